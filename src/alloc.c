@@ -1,0 +1,162 @@
+/* Allocation entry points: the slow path behind the inline fast path,
+ * calloc, realloc, the aligned family, usable size. */
+#include "internal/internal.h"
+#include "hakmem.h"
+
+#include <errno.h>
+
+static void* out_of_memory(void) {
+  errno = ENOMEM;
+  return NULL;
+}
+
+static inline void* page_pop(hak_page_t* page) {
+  hak_block_t* block = page->free;
+  page->free = block->next;
+  page->used++;
+  return block;
+}
+
+static void* huge_alloc(size_t size, size_t alignment, bool zero) {
+  hak_page_t* page = hak_segment_huge_alloc(size, alignment, zero);
+  if (page == NULL) return out_of_memory();
+  return page->start;
+}
+
+void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
+  if (hak_unlikely(heap == &hak_heap_empty)) {
+    heap = hak_thread_heap();
+    if (heap == NULL) return out_of_memory();
+  }
+  if (size > HAK_LARGE_OBJ_MAX) {
+    if (size > HAK_MAX_REQUEST) return out_of_memory();
+    return huge_alloc(size, 0, false);
+  }
+  if (size > HAK_SMALL_SIZE_MAX) {
+    hak_page_t* page = heap->pages[hak_bin_of(size)].first;
+    if (page != NULL && page->free != NULL) return page_pop(page);
+  }
+  if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) hak_heap_delayed_free_all(heap);
+  hak_page_t* page = hak_page_find(heap, size);
+  if (page == NULL) return out_of_memory();
+  return page_pop(page);
+}
+
+void* hak_malloc(size_t size) {
+  return hak_malloc_inline(size);
+}
+
+void* hak_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) return out_of_memory();
+  if (total > HAK_LARGE_OBJ_MAX) {
+    if (total > HAK_MAX_REQUEST) return out_of_memory();
+    return huge_alloc(total, 0, true);
+  }
+  void* p = hak_malloc_inline(total);
+  if (p != NULL) memset(p, 0, total);
+  return p;
+}
+
+/* Requests whose size class already gives this alignment: block sizes are
+ * multiples of the alignment, and page starts are OS-page aligned. */
+static void* malloc_aligned(size_t size, size_t alignment) {
+  if (alignment <= 8 || (alignment <= 16 && size > 8)) return hak_malloc_inline(size);
+  if (size > HAK_MAX_REQUEST) return out_of_memory();
+  if (alignment <= HAK_OS_PAGE_SIZE) {
+    size_t rounded = hak_align_up(size > alignment ? size : alignment, alignment);
+    if (rounded <= HAK_LARGE_OBJ_MAX) return hak_malloc_inline(rounded);
+  }
+  return huge_alloc(size, alignment, false);
+}
+
+void* hak_aligned_alloc(size_t alignment, size_t size) {
+  if (!hak_is_power_of_two(alignment)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return malloc_aligned(size, alignment);
+}
+
+int hak_posix_memalign(void** out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void*) || !hak_is_power_of_two(alignment)) return EINVAL;
+  int saved = errno;
+  void* p = malloc_aligned(size, alignment);
+  errno = saved;
+  if (p == NULL) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+void* hak_memalign(size_t alignment, size_t size) {
+  /* glibc's rule: a non-power-of-two alignment is rounded up to one. */
+  if (!hak_is_power_of_two(alignment)) {
+    if (alignment > ((size_t)1 << 62)) return out_of_memory();
+    size_t p2 = 1;
+    while (p2 < alignment) p2 <<= 1;
+    alignment = p2;
+  }
+  return malloc_aligned(size, alignment);
+}
+
+void* hak_valloc(size_t size) {
+  return malloc_aligned(size, HAK_OS_PAGE_SIZE);
+}
+
+void* hak_pvalloc(size_t size) {
+  if (size > HAK_MAX_REQUEST) return out_of_memory();
+  size_t rounded = hak_os_page_round(size == 0 ? 1 : size);
+  return malloc_aligned(rounded, HAK_OS_PAGE_SIZE);
+}
+
+size_t hak_usable_size(const void* p) {
+  hak_page_t* page = hak_page_of_block(p);
+  return page != NULL ? page->block_size : 0;
+}
+
+bool hak_owns(const void* p) {
+  return hak_page_of_block(p) != NULL;
+}
+
+/* A huge block keeps its mapping and moves with mremap: no copy. */
+static void* realloc_huge(hak_page_t* page, void* p, size_t size) {
+  size_t usable = page->block_size;
+  if (size <= usable && usable - size < HAK_SEGMENT_SIZE) return p;
+  hak_page_t* resized = hak_segment_huge_resize(page, size);
+  if (resized != NULL) return resized->start;
+  if (size <= usable) return p;
+  return NULL;
+}
+
+void* hak_realloc(void* p, size_t size) {
+  if (p == NULL) return hak_malloc_inline(size);
+  hak_page_t* page = hak_page_of_block(p);
+  if (page == NULL) {
+    hak_free_invalid(p, "realloc(): invalid pointer");
+    errno = EINVAL;
+    return NULL;
+  }
+  if (size == 0) {
+    hak_free_inline(p);
+    return NULL;
+  }
+  if (size > HAK_MAX_REQUEST) return out_of_memory();
+  size_t usable = page->block_size;
+  if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX) {
+    void* moved = realloc_huge(page, p, size);
+    if (moved != NULL) return moved;
+  } else if (size <= usable && size >= usable / 2) {
+    return p;
+  }
+  void* q = hak_malloc_inline(size);
+  if (q == NULL) return NULL;
+  memcpy(q, p, usable < size ? usable : size);
+  hak_free_inline(p);
+  return q;
+}
+
+void* hak_reallocarray(void* p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) return out_of_memory();
+  return hak_realloc(p, total);
+}

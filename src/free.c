@@ -1,0 +1,81 @@
+/* Freeing: the local and remote paths behind the inline fast path, huge
+ * blocks, and the answer to pointers that are not ours. */
+#include "internal/internal.h"
+#include "hakmem.h"
+
+hak_page_t* hak_page_of_block(const void* p) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  if (!hak_segment_map_contains(segment)) return NULL;
+  hak_page_t* page = hak_segment_page_of(segment, p);
+  return hak_is_block_start(page, p) ? page : NULL;
+}
+
+void hak_free_invalid(const void* p, const char* what) {
+  hak_error(what, p);
+}
+
+void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
+  block->next = page->local_free;
+  page->local_free = block;
+  page->used--;
+  if (page->in_full) hak_page_unfull(page);
+  if (page->used == 0) hak_page_retire(page);
+}
+
+/* Another thread's page: push onto its thread_free list with one CAS.  If
+ * the page is full, hand the block to the owner heap's delayed list
+ * instead, so the owner learns the page has room again. */
+static void free_remote(hak_page_t* page, hak_block_t* block) {
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  bool to_heap;
+  uintptr_t desired;
+  do {
+    hak_delayed_t state = hak_thread_free_state(tf);
+    to_heap = state == HAK_DELAYED_USE;
+    if (to_heap) {
+      desired = (uintptr_t)hak_thread_free_list(tf) | HAK_DELAYED_FREEING;
+    } else {
+      block->next = hak_thread_free_list(tf);
+      desired = (uintptr_t)block | state;
+    }
+  } while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
+                                                  memory_order_release, memory_order_relaxed));
+  if (!to_heap) return;
+
+  /* While the state says FREEING the owner cannot abandon its heap. */
+  hak_heap_t* heap = hak_load_acquire(&page->xheap);
+  hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
+  do {
+    block->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&heap->thread_delayed_free, &head, block,
+                                                  memory_order_release, memory_order_relaxed));
+  tf = hak_load_relaxed(&page->xthread_free);
+  while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
+                                                (uintptr_t)hak_thread_free_list(tf) | HAK_DELAYED_NONE,
+                                                memory_order_release, memory_order_relaxed)) {
+  }
+}
+
+void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
+  if (segment->kind == HAK_PAGE_HUGE) {
+    if (!hak_segment_huge_claim(segment)) {
+      hak_free_invalid(block, "free(): double free");
+      return;
+    }
+    hak_segment_huge_free(segment);
+    return;
+  }
+  if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
+    if (block == page->local_free || page->used == 0) {
+      hak_free_invalid(block, "free(): double free");
+      return;
+    }
+    hak_free_local_block(page, block);
+    return;
+  }
+  free_remote(page, block);
+}
+
+void hak_free(void* p) {
+  hak_free_inline(p);
+}

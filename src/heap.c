@@ -1,0 +1,136 @@
+/* Thread heaps: set-up, blocks handed back through the delayed list, the
+ * end of a thread (abandoning what is still in use), and reclaiming what
+ * exited threads left behind. */
+#include "internal/internal.h"
+
+#include <pthread.h>
+
+hak_page_t hak_page_empty;
+
+hak_heap_t hak_heap_empty = {
+    .pages_direct = {[0 ... HAK_DIRECT_COUNT - 1] = &hak_page_empty},
+};
+
+/* Heaps are never unmapped: a remote free may still read a heap pointer
+ * from a page while the heap's thread is exiting.  Exited threads' heaps
+ * are kept for reuse. */
+#define HEAP_CHUNK_SIZE ((size_t)64 * 1024)
+static pthread_mutex_t heap_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static hak_heap_t* heap_pool;
+static uint8_t* heap_chunk;
+static size_t heap_chunk_left;
+
+void hak_heap_init(hak_heap_t* heap) {
+  memset(heap, 0, sizeof(*heap));
+  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
+  heap->thread_id = hak_thread_id();
+}
+
+hak_heap_t* hak_heap_new(void) {
+  pthread_mutex_lock(&heap_pool_lock);
+  hak_heap_t* heap = heap_pool;
+  if (heap != NULL) {
+    heap_pool = heap->next_unused;
+  } else {
+    size_t size = hak_align_up(sizeof(hak_heap_t), 64);
+    if (heap_chunk_left < size) {
+      heap_chunk = hak_os_alloc_aligned(HEAP_CHUNK_SIZE, HAK_OS_PAGE_SIZE, 0);
+      heap_chunk_left = heap_chunk != NULL ? HEAP_CHUNK_SIZE : 0;
+    }
+    if (heap_chunk_left >= size) {
+      heap = (hak_heap_t*)heap_chunk;
+      heap_chunk += size;
+      heap_chunk_left -= size;
+    }
+  }
+  pthread_mutex_unlock(&heap_pool_lock);
+  return heap;
+}
+
+static void heap_release(hak_heap_t* heap) {
+  pthread_mutex_lock(&heap_pool_lock);
+  heap->next_unused = heap_pool;
+  heap_pool = heap;
+  pthread_mutex_unlock(&heap_pool_lock);
+}
+
+/* Blocks whose remote free found their page full come here; freeing them
+ * locally moves their page out of the full queue. */
+void hak_heap_delayed_free_all(hak_heap_t* heap) {
+  hak_block_t* block = atomic_exchange_explicit(&heap->thread_delayed_free, NULL,
+                                                memory_order_acquire);
+  while (block != NULL) {
+    hak_block_t* next = block->next;
+    hak_segment_t* segment = hak_ptr_segment(block);
+    hak_free_local_block(hak_segment_page_of(segment, block), block);
+    block = next;
+  }
+}
+
+static void heap_for_each_page(hak_heap_t* heap, void (*visit)(hak_heap_t*, hak_page_t*)) {
+  for (size_t bin = 0; bin < HAK_BIN_COUNT; bin++) {
+    hak_page_t* page = heap->pages[bin].first;
+    while (page != NULL) {
+      hak_page_t* next = page->next;
+      visit(heap, page);
+      page = next;
+    }
+  }
+}
+
+static void page_stop_delayed(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_set_delayed(page, HAK_DELAYED_NEVER);
+}
+
+static void page_release_or_abandon(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_collect(page);
+  if (page->used == 0) {
+    hak_page_free(heap, page);
+    return;
+  }
+  hak_page_queue_remove(heap, page);
+  page->in_full = 0;
+  hak_store_relaxed(&page->xheap, NULL);
+}
+
+void hak_heap_done(hak_heap_t* heap) {
+  /* First stop remote frees from reaching the heap, waiting for any that
+   * are under way, then take in what they delivered. */
+  heap_for_each_page(heap, page_stop_delayed);
+  hak_heap_delayed_free_all(heap);
+  heap_for_each_page(heap, page_release_or_abandon);
+  while (heap->segments.first != NULL) hak_segment_abandon(heap->segments.first);
+  hak_heap_default = &hak_heap_empty;
+  heap_release(heap);
+}
+
+void hak_heap_pool_lock(void) {
+  pthread_mutex_lock(&heap_pool_lock);
+}
+
+void hak_heap_pool_unlock(void) {
+  pthread_mutex_unlock(&heap_pool_lock);
+}
+
+bool hak_heap_reclaim_abandoned(hak_heap_t* heap) {
+  hak_segment_t* segment = hak_segment_reclaim(heap);
+  if (segment == NULL) return false;
+  for (uint32_t i = 0; i < segment->page_count; i++) {
+    hak_page_t* page = &segment->pages[i];
+    if (page->in_use && hak_page_adopt(heap, page)) break; /* segment freed */
+  }
+  return true;
+}
+
+static void page_fix_after_fork(hak_heap_t* heap, hak_page_t* page) {
+  /* A thread that no longer exists was half-way through a remote free: its
+   * block is lost, but the page must not wait for it forever. */
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  if (hak_thread_free_state(tf) != HAK_DELAYED_FREEING) return;
+  hak_delayed_t state = page->in_full ? HAK_DELAYED_USE : HAK_DELAYED_NONE;
+  hak_store_relaxed(&page->xthread_free, (uintptr_t)hak_thread_free_list(tf) | state);
+}
+
+void hak_heap_after_fork_child(hak_heap_t* heap) {
+  heap_for_each_page(heap, page_fix_after_fork);
+}

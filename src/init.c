@@ -1,0 +1,98 @@
+/* Process and thread life cycle: the first allocation, thread exit, fork,
+ * and the one-line error messages. */
+#include "internal/internal.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+__thread hak_heap_t* hak_heap_default = &hak_heap_empty;
+
+static hak_heap_t main_heap;
+static _Atomic(bool) main_heap_taken;
+static _Atomic(bool) process_ready;
+static pthread_key_t heap_key;
+
+/* ---- thread exit and fork ------------------------------------------------- */
+
+static void thread_done(void* value) {
+  hak_heap_t* heap = value;
+  if (heap != NULL && heap == hak_heap_default) hak_heap_done(heap);
+}
+
+static void fork_prepare(void) {
+  hak_heap_pool_lock();
+  hak_segment_lock_all();
+}
+
+static void fork_parent(void) {
+  hak_segment_unlock_all();
+  hak_heap_pool_unlock();
+}
+
+static void fork_child(void) {
+  hak_segment_unlock_all();
+  hak_heap_pool_unlock();
+  if (hak_heap_default != &hak_heap_empty) hak_heap_after_fork_child(hak_heap_default);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+/* Runs in the first thread that allocates, after its heap is in place, so
+ * any allocation made by the calls below is served normally. */
+static void process_init(void) {
+  hak_options_init();
+  pthread_key_create(&heap_key, thread_done);
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (hak_options.verbose) hak_options_print();
+  atomic_store_explicit(&process_ready, true, memory_order_release);
+}
+
+hak_heap_t* hak_thread_heap(void) {
+  if (hak_heap_default != &hak_heap_empty) return hak_heap_default;
+  bool first = !atomic_exchange_explicit(&main_heap_taken, true, memory_order_acq_rel);
+  hak_heap_t* heap = first ? &main_heap : hak_heap_new();
+  if (heap == NULL) return NULL;
+  hak_heap_init(heap);
+  hak_heap_default = heap;
+  if (first) process_init();
+  while (!atomic_load_explicit(&process_ready, memory_order_acquire)) sched_yield();
+  pthread_setspecific(heap_key, heap);
+  return heap;
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static size_t format_hex(char* out, uintptr_t value) {
+  static const char digits[] = "0123456789abcdef";
+  char tmp[2 * sizeof(value)];
+  size_t n = 0;
+  do {
+    tmp[n++] = digits[value & 15];
+    value >>= 4;
+  } while (value != 0);
+  out[0] = '0';
+  out[1] = 'x';
+  for (size_t i = 0; i < n; i++) out[2 + i] = tmp[n - 1 - i];
+  return n + 2;
+}
+
+void hak_error(const char* what, const void* p) {
+  char line[256];
+  static const char prefix[] = "hakmem: error: ";
+  size_t len = 0;
+  size_t what_len = strnlen(what, 160);
+  memcpy(line + len, prefix, sizeof(prefix) - 1);
+  len += sizeof(prefix) - 1;
+  memcpy(line + len, what, what_len);
+  len += what_len;
+  memcpy(line + len, " at ", 4);
+  len += 4;
+  len += format_hex(line + len, (uintptr_t)p);
+  line[len++] = '\n';
+  ssize_t ignored = write(STDERR_FILENO, line, len);
+  (void)ignored;
+  hak_options_init(); /* an error can come before the first allocation */
+  if (hak_options.abort_on_error) abort();
+}

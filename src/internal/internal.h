@@ -1,0 +1,221 @@
+/* hakmem internals: cross-file prototypes and the inline fast paths. */
+#ifndef HAKMEM_INTERNAL_H
+#define HAKMEM_INTERNAL_H
+
+#include "internal/types.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#define hak_likely(x) __builtin_expect(!!(x), 1)
+#define hak_unlikely(x) __builtin_expect(!!(x), 0)
+#define hak_noinline __attribute__((noinline))
+#define hak_cold __attribute__((cold, noinline))
+
+#define hak_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define hak_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define hak_store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define hak_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+
+/* ---- globals ------------------------------------------------------------ */
+extern hak_page_t hak_page_empty;
+extern hak_heap_t hak_heap_empty;
+extern __thread hak_heap_t* hak_heap_default;
+
+/* ---- options.c ---------------------------------------------------------- */
+typedef struct hak_options_s {
+  bool verbose;
+  bool abort_on_error;
+} hak_options_t;
+extern hak_options_t hak_options;
+/* Reads the environment the first time it is called. */
+void hak_options_init(void);
+/* The start-up banner: version and the options in effect. */
+void hak_options_print(void);
+
+/* ---- stats.c: OS-level counters, always kept (off the hot path) --------- */
+typedef struct hak_os_stats_s {
+  _Atomic(size_t) mmap_calls;
+  _Atomic(size_t) munmap_calls;
+  _Atomic(size_t) mremap_calls;
+  _Atomic(size_t) madvise_calls;
+  _Atomic(size_t) mapped;      /* bytes currently mapped */
+  _Atomic(size_t) mapped_peak;
+} hak_os_stats_t;
+extern hak_os_stats_t hak_os_stats;
+void hak_stats_mapped(size_t bytes);
+void hak_stats_unmapped(size_t bytes);
+
+/* ---- messages (init.c) -------------------------------------------------- */
+/* One line on stderr, written with write(2); aborts when so configured. */
+void hak_error(const char* what, const void* p);
+
+/* ---- os.c: the only file that makes memory system calls ----------------- */
+/* size bytes of fresh zeroed memory such that (result + offset) is a
+ * multiple of alignment; NULL on failure. */
+void* hak_os_alloc_aligned(size_t size, size_t alignment, size_t offset);
+void hak_os_free(void* p, size_t size);
+/* Grows or shrinks the mapping [p, p+old_size) to new_size, keeping p's
+ * alignment modulo `alignment`; returns the new address or NULL. */
+void* hak_os_remap(void* p, size_t old_size, size_t new_size, size_t alignment);
+size_t hak_os_page_round(size_t size);
+
+/* ---- cache.c: recently freed segment mappings ----------------------------- */
+/* A cached mapping of at least size bytes with (base + offset) a multiple of
+ * alignment, its real size in *got; NULL if none.  Its contents are stale. */
+void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got);
+/* Keeps a mapping for reuse; false when the cache is full. */
+bool hak_cache_put(void* base, size_t size);
+void hak_cache_lock(void);
+void hak_cache_unlock(void);
+
+/* ---- segment.c ---------------------------------------------------------- */
+/* One bit per possible segment address below 2^48: is this one ours? */
+#define HAK_SEGMENT_MAP_BITS ((size_t)1 << (48 - HAK_SEGMENT_SHIFT))
+extern _Atomic(uint64_t) hak_segment_map[HAK_SEGMENT_MAP_BITS / 64];
+hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size);
+/* Returns true when the page's segment was freed with it. */
+bool hak_segment_page_free(hak_page_t* page);
+/* A single-block segment for a huge or over-aligned request. */
+hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero);
+bool hak_segment_huge_claim(hak_segment_t* segment);
+void hak_segment_huge_free(hak_segment_t* segment);
+hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size);
+void hak_segment_abandon(hak_segment_t* segment);
+/* Hands an abandoned segment to heap, or returns NULL. */
+hak_segment_t* hak_segment_reclaim(hak_heap_t* heap);
+void hak_segment_lock_all(void);
+void hak_segment_unlock_all(void);
+
+/* ---- page.c ------------------------------------------------------------- */
+size_t hak_bin_of(size_t size);
+size_t hak_bin_block_size(size_t bin);
+void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin);
+/* A page of size's bin with a free block; NULL when out of memory. */
+hak_page_t* hak_page_find(hak_heap_t* heap, size_t size);
+void hak_page_collect(hak_page_t* page);
+void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page);
+void hak_page_queue_remove(hak_heap_t* heap, hak_page_t* page);
+void hak_page_unfull(hak_page_t* page);
+void hak_page_retire(hak_page_t* page);
+void hak_page_free(hak_heap_t* heap, hak_page_t* page);
+void hak_page_set_delayed(hak_page_t* page, hak_delayed_t state);
+/* Takes an abandoned page into heap; true when its segment was freed. */
+bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page);
+
+/* ---- heap.c ------------------------------------------------------------- */
+void hak_heap_init(hak_heap_t* heap);
+hak_heap_t* hak_heap_new(void);
+/* The end of the calling thread, whose heap this is. */
+void hak_heap_done(hak_heap_t* heap);
+void hak_heap_delayed_free_all(hak_heap_t* heap);
+bool hak_heap_reclaim_abandoned(hak_heap_t* heap);
+void hak_heap_after_fork_child(hak_heap_t* heap);
+void hak_heap_pool_lock(void);
+void hak_heap_pool_unlock(void);
+
+/* ---- init.c ------------------------------------------------------------- */
+/* The calling thread's heap, created on first use; NULL when out of memory. */
+hak_heap_t* hak_thread_heap(void);
+
+/* ---- alloc.c / free.c --------------------------------------------------- */
+void* hak_malloc_generic(hak_heap_t* heap, size_t size);
+void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block);
+void hak_free_invalid(const void* p, const char* what);
+void hak_free_local_block(hak_page_t* page, hak_block_t* block);
+/* The page of p when p is a block start hakmem owns, else NULL. */
+hak_page_t* hak_page_of_block(const void* p);
+/* glibc's legacy aligned entry points, for the overrides. */
+void* hak_memalign(size_t alignment, size_t size);
+void* hak_valloc(size_t size);
+void* hak_pvalloc(size_t size);
+
+/* ---- inline helpers ----------------------------------------------------- */
+static inline uintptr_t hak_thread_id(void) {
+  return (uintptr_t)__builtin_thread_pointer();
+}
+
+static inline hak_segment_t* hak_ptr_segment(const void* p) {
+  return (hak_segment_t*)(((uintptr_t)p - 1) & ~(uintptr_t)HAK_SEGMENT_MASK);
+}
+
+static inline bool hak_segment_map_contains(const void* segment) {
+  uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
+  if (hak_unlikely(index >= HAK_SEGMENT_MAP_BITS)) return false;
+  uint64_t word = hak_load_relaxed(&hak_segment_map[index / 64]);
+  return (word >> (index % 64)) & 1;
+}
+
+static inline hak_page_t* hak_segment_page_of(hak_segment_t* segment, const void* p) {
+  size_t index = ((uintptr_t)p - (uintptr_t)segment) >> segment->page_shift;
+  return &segment->pages[index];
+}
+
+static inline bool hak_is_block_start(const hak_page_t* page, const void* p) {
+  uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)page->start);
+  uint64_t q = offset * page->div_inv;
+  unsigned s = page->div_shift;
+  q = (q >> s) | (q << ((64 - s) & 63));
+  return q < page->reserved;
+}
+
+static inline hak_block_t* hak_thread_free_list(uintptr_t tf) {
+  return (hak_block_t*)(tf & ~(uintptr_t)3);
+}
+
+static inline hak_delayed_t hak_thread_free_state(uintptr_t tf) {
+  return (hak_delayed_t)(tf & 3);
+}
+
+static inline hak_heap_t* hak_page_heap(const hak_page_t* page) {
+  return hak_load_relaxed(&((hak_page_t*)page)->xheap);
+}
+
+static inline bool hak_is_power_of_two(size_t x) {
+  return x != 0 && (x & (x - 1)) == 0;
+}
+
+static inline size_t hak_align_up(size_t x, size_t alignment) {
+  return (x + alignment - 1) & ~(alignment - 1);
+}
+
+/* ---- fast paths --------------------------------------------------------- */
+static inline void* hak_malloc_inline(size_t size) {
+  hak_heap_t* heap = hak_heap_default;
+  if (hak_likely(size <= HAK_SMALL_SIZE_MAX)) {
+    hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
+    hak_block_t* block = page->free;
+    if (hak_likely(block != NULL)) {
+      page->free = block->next;
+      page->used++;
+      return block;
+    }
+  }
+  return hak_malloc_generic(heap, size);
+}
+
+static inline void hak_free_inline(void* p) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  if (hak_unlikely(!hak_segment_map_contains(segment))) {
+    if (p != NULL) hak_free_invalid(p, "free(): invalid pointer");
+    return;
+  }
+  hak_page_t* page = hak_segment_page_of(segment, p);
+  if (hak_unlikely(!hak_is_block_start(page, p))) {
+    hak_free_invalid(p, "free(): invalid pointer");
+    return;
+  }
+  hak_block_t* block = (hak_block_t*)p;
+  /* Local free.  The last block of a page, or a block that is already the
+   * head of local_free (a double free), takes the generic path. */
+  if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
+                 page->used > 1 && block != page->local_free)) {
+    block->next = page->local_free;
+    page->local_free = block;
+    page->used--;
+    return;
+  }
+  hak_free_generic(segment, page, block);
+}
+
+#endif

@@ -1,0 +1,143 @@
+/* hakmem internal types: blocks, pages, segments, heaps, and the constants
+ * that shape them.  See docs/architecture.md for the picture. */
+#ifndef HAKMEM_TYPES_H
+#define HAKMEM_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- segments and pages -------------------------------------------------
+ * Memory comes from the OS in segments aligned to their size, so that
+ * (p - 1) & ~HAK_SEGMENT_MASK finds the header of any block p (the "- 1"
+ * lets a huge block start exactly at the end of its segment's first chunk,
+ * which is how alignments above the segment size are honoured). */
+#define HAK_SEGMENT_SHIFT 22 /* 4 MiB */
+#define HAK_SEGMENT_SIZE ((size_t)1 << HAK_SEGMENT_SHIFT)
+#define HAK_SEGMENT_MASK (HAK_SEGMENT_SIZE - 1)
+
+#define HAK_SMALL_PAGE_SHIFT 16  /* 64 KiB pages, 64 per segment */
+#define HAK_MEDIUM_PAGE_SHIFT 19 /* 512 KiB pages, 8 per segment */
+#define HAK_LARGE_PAGE_SHIFT HAK_SEGMENT_SHIFT /* one page per segment */
+#define HAK_HUGE_PAGE_SHIFT 63   /* one page, any size: index is always 0 */
+#define HAK_MAX_PAGES_PER_SEGMENT (HAK_SEGMENT_SIZE >> HAK_SMALL_PAGE_SHIFT)
+
+/* Largest block size of each page kind: at least four blocks per page. */
+#define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 4)   /* 16 KiB */
+#define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 4) /* 128 KiB */
+#define HAK_LARGE_OBJ_MAX (HAK_SEGMENT_SIZE / 2)                     /* 2 MiB */
+
+/* Requests up to this size take the direct-page fast path. */
+#define HAK_SMALL_SIZE_MAX 1024
+#define HAK_DIRECT_COUNT (HAK_SMALL_SIZE_MAX / 8 + 1)
+
+/* Segment headers and page starts are multiples of this, which (with the
+ * size classes) makes every block of a class aligned to the largest power
+ * of two dividing its size, up to this value. */
+#define HAK_OS_PAGE_SIZE ((size_t)4096)
+
+/* No request may exceed this (ptrdiff_t must be able to span a block). */
+#define HAK_MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * HAK_SEGMENT_SIZE)
+
+/* ---- size classes (bins) ------------------------------------------------
+ * Bin 1 holds 8-byte blocks; bins 2..9 hold 16..128 in steps of 16; above,
+ * four bins per power of two (160, 192, 224, 256, 320, ...), up to
+ * HAK_LARGE_OBJ_MAX in bin HAK_BIN_LARGE_MAX.  Bigger requests are huge. */
+#define HAK_BIN_LARGE_MAX 65
+#define HAK_BIN_HUGE (HAK_BIN_LARGE_MAX + 1)
+#define HAK_BIN_FULL (HAK_BIN_HUGE + 1) /* queue of pages with no free block */
+#define HAK_BIN_COUNT (HAK_BIN_FULL + 1)
+
+typedef enum hak_page_kind_e {
+  HAK_PAGE_SMALL,
+  HAK_PAGE_MEDIUM,
+  HAK_PAGE_LARGE,
+  HAK_PAGE_HUGE,
+} hak_page_kind_t;
+
+typedef struct hak_block_s {
+  struct hak_block_s* next;
+} hak_block_t;
+
+/* A full page asks the next remote free to tell its heap, so the owner
+ * learns it has room again without scanning.  The state lives in the low
+ * two bits of page->xthread_free. */
+typedef enum hak_delayed_e {
+  HAK_DELAYED_NONE = 0,    /* not full: remote frees just push */
+  HAK_DELAYED_USE = 1,     /* full: the next remote free goes to the heap */
+  HAK_DELAYED_FREEING = 2, /* a remote thread is handing a block to the heap */
+  HAK_DELAYED_NEVER = 3,   /* abandoned: no heap to tell */
+} hak_delayed_t;
+
+struct hak_heap_s;
+
+typedef struct hak_page_s {
+  /* Owner thread only. */
+  hak_block_t* free;       /* malloc pops from here */
+  hak_block_t* local_free; /* the owner's frees */
+  uint32_t used;           /* blocks handed out and not yet collected back */
+  uint32_t capacity;       /* blocks whose free list has been built */
+  uint32_t reserved;       /* blocks that fit in the page */
+  uint8_t in_use;          /* taken from the segment */
+  uint8_t in_full;         /* in the heap's full queue */
+  uint8_t bin;
+  uint8_t retire_grace;    /* slow-path passes an empty page is kept */
+  size_t block_size;
+  uint8_t* start;          /* first block */
+  /* off is a block offset iff rotr(off * div_inv, div_shift) < reserved:
+   * an exact, division-free check against interior pointers. */
+  uint64_t div_inv;
+  uint32_t div_shift;
+  /* Shared with other threads. */
+  _Atomic(uintptr_t) xthread_free; /* remote frees | hak_delayed_t */
+  _Atomic(struct hak_heap_s*) xheap;
+  /* The owner's page queue. */
+  struct hak_page_s* next;
+  struct hak_page_s* prev;
+} hak_page_t;
+
+typedef struct hak_segment_s {
+  _Atomic(uintptr_t) thread_id; /* owner; 0 while abandoned */
+  size_t segment_size;          /* bytes mapped from the segment start */
+  size_t header_size;           /* bytes before page 0's blocks */
+  size_t page_shift;
+  hak_page_kind_t kind;
+  uint32_t page_count;
+  uint32_t used_pages;
+  struct hak_heap_s* heap;
+  /* Heap's list of all its segments, or the global abandoned list. */
+  struct hak_segment_s* next;
+  struct hak_segment_s* prev;
+  /* Heap's list of segments of this kind with a free page. */
+  struct hak_segment_s* free_next;
+  struct hak_segment_s* free_prev;
+  bool in_free_list;
+  hak_page_t pages[];
+} hak_segment_t;
+
+typedef struct hak_page_queue_s {
+  hak_page_t* first;
+  hak_page_t* last;
+  size_t block_size;
+} hak_page_queue_t;
+
+typedef struct hak_segment_list_s {
+  hak_segment_t* first;
+  hak_segment_t* last;
+} hak_segment_list_t;
+
+typedef struct hak_heap_s {
+  /* pages_direct[(size + 7) / 8] is a page of the right bin for size, or
+   * the static empty page: the fast path never tests for NULL. */
+  hak_page_t* pages_direct[HAK_DIRECT_COUNT];
+  hak_page_queue_t pages[HAK_BIN_COUNT];
+  _Atomic(hak_block_t*) thread_delayed_free;
+  uintptr_t thread_id;
+  hak_segment_list_t segments;      /* every segment this heap owns */
+  hak_segment_list_t small_free;    /* small segments with a free page */
+  hak_segment_list_t medium_free;   /* medium segments with a free page */
+  struct hak_heap_s* next_unused;   /* heap pool link */
+} hak_heap_t;
+
+#endif

@@ -1,0 +1,83 @@
+/* The standard C allocation symbols, each a thin entry into hakmem.  No
+ * dlsym, no RTLD_NEXT: every byte handed out is hakmem's own. */
+#include "internal/internal.h"
+#include "hakmem.h"
+
+#define HAK_PUBLIC __attribute__((visibility("default")))
+
+HAK_PUBLIC void* malloc(size_t size) {
+  return hak_malloc_inline(size);
+}
+
+HAK_PUBLIC void free(void* p) {
+  hak_free_inline(p);
+}
+
+HAK_PUBLIC void cfree(void* p) {
+  hak_free_inline(p);
+}
+
+HAK_PUBLIC void* calloc(size_t count, size_t size) {
+  return hak_calloc(count, size);
+}
+
+HAK_PUBLIC void* realloc(void* p, size_t size) {
+  return hak_realloc(p, size);
+}
+
+HAK_PUBLIC void* reallocarray(void* p, size_t count, size_t size) {
+  return hak_reallocarray(p, count, size);
+}
+
+HAK_PUBLIC int posix_memalign(void** out, size_t alignment, size_t size) {
+  return hak_posix_memalign(out, alignment, size);
+}
+
+HAK_PUBLIC void* aligned_alloc(size_t alignment, size_t size) {
+  return hak_aligned_alloc(alignment, size);
+}
+
+HAK_PUBLIC void* memalign(size_t alignment, size_t size) {
+  return hak_memalign(alignment, size);
+}
+
+HAK_PUBLIC void* valloc(size_t size) {
+  return hak_valloc(size);
+}
+
+HAK_PUBLIC void* pvalloc(size_t size) {
+  return hak_pvalloc(size);
+}
+
+HAK_PUBLIC size_t malloc_usable_size(void* p) {
+  return hak_usable_size(p);
+}
+
+/* glibc's internal names, used by some programs and by glibc itself. */
+HAK_PUBLIC void* __libc_malloc(size_t size) {
+  return hak_malloc_inline(size);
+}
+
+HAK_PUBLIC void __libc_free(void* p) {
+  hak_free_inline(p);
+}
+
+HAK_PUBLIC void* __libc_calloc(size_t count, size_t size) {
+  return hak_calloc(count, size);
+}
+
+HAK_PUBLIC void* __libc_realloc(void* p, size_t size) {
+  return hak_realloc(p, size);
+}
+
+HAK_PUBLIC void* __libc_memalign(size_t alignment, size_t size) {
+  return hak_memalign(alignment, size);
+}
+
+HAK_PUBLIC void* __libc_valloc(size_t size) {
+  return hak_valloc(size);
+}
+
+HAK_PUBLIC void* __libc_pvalloc(size_t size) {
+  return hak_pvalloc(size);
+}

@@ -1,0 +1,252 @@
+/* The slow path: size classes, page queues, collecting freed blocks,
+ * extending free lists, finding or making a page, retiring empty pages. */
+#define _GNU_SOURCE
+#include "internal/internal.h"
+
+#include <sched.h>
+
+/* ---- size classes ---------------------------------------------------------- */
+
+size_t hak_bin_of(size_t size) {
+  if (size <= 8) return 1;
+  size_t w = (size + 15) >> 4; /* 16-byte units */
+  if (w <= 8) return 1 + w;
+  w--;
+  unsigned b = 63 - (unsigned)__builtin_clzll(w);
+  return ((size_t)b << 2) + ((w >> (b - 2)) & 3) - 2;
+}
+
+size_t hak_bin_block_size(size_t bin) {
+  if (bin == 1) return 8;
+  if (bin <= 9) return (bin - 1) * 16;
+  size_t b = (bin + 2) >> 2;
+  size_t k = (bin + 2) & 3;
+  return ((5 + k) << (b - 2)) * 16;
+}
+
+static hak_page_kind_t kind_of(size_t block_size) {
+  if (block_size <= HAK_SMALL_OBJ_MAX) return HAK_PAGE_SMALL;
+  if (block_size <= HAK_MEDIUM_OBJ_MAX) return HAK_PAGE_MEDIUM;
+  return HAK_PAGE_LARGE;
+}
+
+/* ---- pages ----------------------------------------------------------------- */
+
+void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin) {
+  page->free = NULL;
+  page->local_free = NULL;
+  page->used = 0;
+  page->capacity = 0;
+  page->reserved = (uint32_t)(area / block_size);
+  page->in_full = 0;
+  page->bin = (uint8_t)bin;
+  page->block_size = block_size;
+  page->start = start;
+  /* Inverse of the odd part of block_size modulo 2^64 (Newton's method:
+   * each step doubles the number of correct low bits, starting from 3). */
+  unsigned shift = (unsigned)__builtin_ctzll(block_size);
+  uint64_t odd = block_size >> shift;
+  uint64_t inv = odd;
+  for (int i = 0; i < 5; i++) inv *= 2 - odd * inv;
+  page->div_inv = inv;
+  page->div_shift = shift;
+  hak_store_relaxed(&page->xthread_free, 0);
+  page->next = page->prev = NULL;
+}
+
+/* Threads the next few KiB of never-used blocks onto the free list, so a
+ * fresh page costs no more than it is used. */
+static void page_extend(hak_page_t* page) {
+  size_t bsize = page->block_size;
+  size_t n = bsize >= 4096 ? 1 : 4096 / bsize;
+  if (n > page->reserved - page->capacity) n = page->reserved - page->capacity;
+  uint8_t* first = page->start + (size_t)page->capacity * bsize;
+  uint8_t* last = first + (n - 1) * bsize;
+  for (uint8_t* b = first; b < last; b += bsize) ((hak_block_t*)b)->next = (hak_block_t*)(b + bsize);
+  ((hak_block_t*)last)->next = page->free;
+  page->free = (hak_block_t*)first;
+  page->capacity += (uint32_t)n;
+}
+
+void hak_page_collect(hak_page_t* page) {
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  while (hak_thread_free_list(tf) != NULL &&
+         !atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
+                                                (uintptr_t)hak_thread_free_state(tf),
+                                                memory_order_acquire, memory_order_relaxed)) {
+  }
+  hak_block_t* list = hak_thread_free_list(tf);
+  if (list != NULL) {
+    uint32_t n = 1;
+    hak_block_t* tail = list;
+    while (tail->next != NULL) {
+      tail = tail->next;
+      n++;
+    }
+    tail->next = page->local_free;
+    page->local_free = list;
+    page->used -= n;
+  }
+  if (page->free == NULL) {
+    page->free = page->local_free;
+    page->local_free = NULL;
+  }
+}
+
+/* ---- delayed-free state ----------------------------------------------------- */
+
+void hak_page_set_delayed(hak_page_t* page, hak_delayed_t state) {
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  for (;;) {
+    if (hak_thread_free_state(tf) == HAK_DELAYED_FREEING) {
+      /* A remote free is handing a block to our heap: let it finish. */
+      sched_yield();
+      tf = hak_load_relaxed(&page->xthread_free);
+      continue;
+    }
+    uintptr_t desired = (uintptr_t)hak_thread_free_list(tf) | state;
+    if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
+                                              memory_order_acq_rel, memory_order_relaxed))
+      return;
+  }
+}
+
+/* Asks the next remote free to notify the heap; false if remote frees
+ * already arrived, in which case the page is not full after all. */
+static bool page_use_delayed(hak_page_t* page) {
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  for (;;) {
+    if (hak_thread_free_list(tf) != NULL) return false;
+    if (hak_thread_free_state(tf) == HAK_DELAYED_FREEING) {
+      sched_yield();
+      tf = hak_load_relaxed(&page->xthread_free);
+      continue;
+    }
+    if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, HAK_DELAYED_USE,
+                                              memory_order_acq_rel, memory_order_relaxed))
+      return true;
+  }
+}
+
+static void page_clear_delayed_use(hak_page_t* page) {
+  uintptr_t tf = hak_load_relaxed(&page->xthread_free);
+  while (hak_thread_free_state(tf) == HAK_DELAYED_USE &&
+         !atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
+                                                (uintptr_t)hak_thread_free_list(tf),
+                                                memory_order_acq_rel, memory_order_relaxed)) {
+  }
+}
+
+/* ---- queues ----------------------------------------------------------------- */
+
+static hak_page_queue_t* queue_of(hak_heap_t* heap, const hak_page_t* page) {
+  return &heap->pages[page->in_full ? HAK_BIN_FULL : page->bin];
+}
+
+/* Points the fast-path table at the first page of a small bin. */
+static void direct_update(hak_heap_t* heap, size_t bin) {
+  if (bin > hak_bin_of(HAK_SMALL_SIZE_MAX)) return;
+  hak_page_t* page = heap->pages[bin].first;
+  if (page == NULL) page = &hak_page_empty;
+  size_t lo = bin == 1 ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
+  size_t hi = hak_bin_block_size(bin) / 8;
+  for (size_t i = lo; i <= hi; i++) heap->pages_direct[i] = page;
+}
+
+void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_queue_t* pq = queue_of(heap, page);
+  page->prev = NULL;
+  page->next = pq->first;
+  if (pq->first != NULL) pq->first->prev = page;
+  else pq->last = page;
+  pq->first = page;
+  if (!page->in_full) direct_update(heap, page->bin);
+}
+
+void hak_page_queue_remove(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_queue_t* pq = queue_of(heap, page);
+  bool was_first = pq->first == page;
+  if (page->prev != NULL) page->prev->next = page->next;
+  else pq->first = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+  else pq->last = page->prev;
+  page->next = page->prev = NULL;
+  if (was_first && !page->in_full) direct_update(heap, page->bin);
+}
+
+static bool page_to_full(hak_heap_t* heap, hak_page_t* page) {
+  if (!page_use_delayed(page)) return false;
+  hak_page_queue_remove(heap, page);
+  page->in_full = 1;
+  hak_page_queue_push(heap, page);
+  return true;
+}
+
+void hak_page_unfull(hak_page_t* page) {
+  hak_heap_t* heap = hak_page_heap(page);
+  hak_page_queue_remove(heap, page);
+  page->in_full = 0;
+  hak_page_queue_push(heap, page);
+  page_clear_delayed_use(page);
+}
+
+void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_queue_remove(heap, page);
+  hak_segment_page_free(page);
+}
+
+void hak_page_retire(hak_page_t* page) {
+  hak_heap_t* heap = hak_page_heap(page);
+  hak_page_queue_t* pq = &heap->pages[page->bin];
+  /* Keep the only page of a bin: freeing it would make the next malloc of
+   * that size build a new one, a loop for alloc/free-one-block patterns. */
+  if (pq->first == page && pq->last == page) return;
+  hak_page_free(heap, page);
+}
+
+bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page) {
+  hak_store_relaxed(&page->xheap, heap);
+  page->in_full = 0;
+  hak_page_set_delayed(page, HAK_DELAYED_NONE);
+  hak_page_collect(page);
+  if (page->used == 0) return hak_segment_page_free(page);
+  hak_page_queue_push(heap, page);
+  return false;
+}
+
+/* ---- finding a page with a free block ----------------------------------------- */
+
+static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
+  hak_page_t* page = pq->first;
+  while (page != NULL) {
+    hak_page_collect(page);
+    if (page->free == NULL && page->capacity < page->reserved) page_extend(page);
+    if (page->free != NULL) {
+      if (page != pq->first) {
+        hak_page_queue_remove(heap, page);
+        hak_page_queue_push(heap, page);
+      }
+      return page;
+    }
+    hak_page_t* next = page->next;
+    if (page_to_full(heap, page)) page = next;
+  }
+  return NULL;
+}
+
+hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
+  size_t bin = hak_bin_of(size);
+  hak_page_queue_t* pq = &heap->pages[bin];
+  hak_page_t* page = queue_find_free(heap, pq);
+  if (page != NULL) return page;
+  if (hak_heap_reclaim_abandoned(heap)) {
+    page = queue_find_free(heap, pq);
+    if (page != NULL) return page;
+  }
+  size_t block_size = hak_bin_block_size(bin);
+  page = hak_segment_page_alloc(heap, kind_of(block_size), block_size);
+  if (page == NULL) return NULL;
+  page_extend(page);
+  hak_page_queue_push(heap, page);
+  return page;
+}

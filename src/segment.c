@@ -1,0 +1,270 @@
+/* Segments: aligned regions that hold pages and their metadata, the map of
+ * which segments are ours, and the list of segments abandoned by threads
+ * that exited. */
+#include "internal/internal.h"
+
+#include <pthread.h>
+
+_Atomic(uint64_t) hak_segment_map[HAK_SEGMENT_MAP_BITS / 64];
+
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static hak_segment_list_t abandoned;
+static _Atomic(size_t) abandoned_count;
+
+/* ---- the segment map ------------------------------------------------------ */
+
+static void segment_map_set(hak_segment_t* segment, bool present) {
+  uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
+  if (index >= HAK_SEGMENT_MAP_BITS) return;
+  uint64_t bit = (uint64_t)1 << (index % 64);
+  if (present)
+    atomic_fetch_or_explicit(&hak_segment_map[index / 64], bit, memory_order_release);
+  else
+    atomic_fetch_and_explicit(&hak_segment_map[index / 64], ~bit, memory_order_release);
+}
+
+/* ---- intrusive lists ------------------------------------------------------ */
+
+static void list_push(hak_segment_list_t* list, hak_segment_t* s) {
+  s->prev = NULL;
+  s->next = list->first;
+  if (list->first != NULL) list->first->prev = s;
+  else list->last = s;
+  list->first = s;
+}
+
+static void list_remove(hak_segment_list_t* list, hak_segment_t* s) {
+  if (s->prev != NULL) s->prev->next = s->next;
+  else list->first = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  else list->last = s->prev;
+  s->next = s->prev = NULL;
+}
+
+static hak_segment_list_t* free_list_of(hak_heap_t* heap, hak_page_kind_t kind) {
+  if (kind == HAK_PAGE_SMALL) return &heap->small_free;
+  if (kind == HAK_PAGE_MEDIUM) return &heap->medium_free;
+  return NULL;
+}
+
+static void free_list_insert(hak_segment_t* s) {
+  hak_segment_list_t* list = free_list_of(s->heap, s->kind);
+  if (list == NULL || s->in_free_list) return;
+  s->free_prev = NULL;
+  s->free_next = list->first;
+  if (list->first != NULL) list->first->free_prev = s;
+  else list->last = s;
+  list->first = s;
+  s->in_free_list = true;
+}
+
+static void free_list_remove(hak_segment_t* s) {
+  if (!s->in_free_list) return;
+  hak_segment_list_t* list = free_list_of(s->heap, s->kind);
+  if (s->free_prev != NULL) s->free_prev->free_next = s->free_next;
+  else list->first = s->free_next;
+  if (s->free_next != NULL) s->free_next->free_prev = s->free_prev;
+  else list->last = s->free_prev;
+  s->free_next = s->free_prev = NULL;
+  s->in_free_list = false;
+}
+
+/* ---- segments ------------------------------------------------------------- */
+
+static size_t header_size_for(uint32_t page_count) {
+  return hak_os_page_round(sizeof(hak_segment_t) + page_count * sizeof(hak_page_t));
+}
+
+static size_t page_shift_of(hak_page_kind_t kind) {
+  switch (kind) {
+    case HAK_PAGE_SMALL: return HAK_SMALL_PAGE_SHIFT;
+    case HAK_PAGE_MEDIUM: return HAK_MEDIUM_PAGE_SHIFT;
+    case HAK_PAGE_LARGE: return HAK_LARGE_PAGE_SHIFT;
+    default: return HAK_HUGE_PAGE_SHIFT;
+  }
+}
+
+/* Maps (or takes from the cache) and registers a segment; the caller sets
+ * the owner.  *stale tells whether memory past the header may be dirty. */
+static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
+                                     size_t offset, uint32_t page_count, bool* stale) {
+  size = hak_os_page_round(size);
+  size_t header_size = header_size_for(page_count);
+  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size);
+  *stale = s != NULL;
+  if (s != NULL) memset(s, 0, header_size);
+  else s = hak_os_alloc_aligned(size, alignment, offset);
+  if (s == NULL) return NULL;
+  s->segment_size = size;
+  s->header_size = header_size;
+  s->page_shift = page_shift_of(kind);
+  s->kind = kind;
+  s->page_count = page_count;
+  segment_map_set(s, true);
+  return s;
+}
+
+static void segment_destroy(hak_segment_t* s) {
+  segment_map_set(s, false);
+  if (!hak_cache_put(s, s->segment_size)) hak_os_free(s, s->segment_size);
+}
+
+static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
+  uint32_t count = (uint32_t)(HAK_SEGMENT_SIZE >> page_shift_of(kind));
+  bool stale;
+  hak_segment_t* s = segment_create(kind, HAK_SEGMENT_SIZE, HAK_SEGMENT_SIZE, 0, count, &stale);
+  if (s == NULL) return NULL;
+  s->heap = heap;
+  hak_store_relaxed(&s->thread_id, heap->thread_id);
+  list_push(&heap->segments, s);
+  free_list_insert(s);
+  return s;
+}
+
+/* The blocks area of page i. */
+static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
+  size_t page_size = (size_t)1 << s->page_shift;
+  uint8_t* start = (uint8_t*)s + i * page_size;
+  uint8_t* end = start + page_size;
+  if (i == 0) start = (uint8_t*)s + s->header_size;
+  *area = (size_t)(end - start);
+  return start;
+}
+
+hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size) {
+  hak_segment_list_t* list = free_list_of(heap, kind);
+  hak_segment_t* s = list != NULL ? list->first : NULL;
+  if (s == NULL) s = segment_alloc(heap, kind);
+  if (s == NULL) return NULL;
+  size_t i = 0;
+  while (s->pages[i].in_use) i++;
+  hak_page_t* page = &s->pages[i];
+  s->used_pages++;
+  if (s->used_pages == s->page_count) free_list_remove(s);
+  size_t area;
+  uint8_t* start = page_area(s, i, &area);
+  page->in_use = 1;
+  hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
+  hak_store_relaxed(&page->xheap, heap);
+  return page;
+}
+
+bool hak_segment_page_free(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  memset(page, 0, sizeof(*page));
+  s->used_pages--;
+  if (s->used_pages > 0) {
+    free_list_insert(s);
+    return false;
+  }
+  free_list_remove(s);
+  list_remove(&s->heap->segments, s);
+  segment_destroy(s);
+  return true;
+}
+
+/* ---- huge and over-aligned blocks ----------------------------------------
+ * One block in its own segment.  Such a segment has no owner (thread_id 0):
+ * whichever thread frees the block claims the segment and unmaps it. */
+
+/* The page of a huge segment holds its one block, already handed out. */
+static void huge_page_setup(hak_page_t* page, uint8_t* start, size_t usable) {
+  page->in_use = 1;
+  hak_page_init(page, start, usable, usable, HAK_BIN_HUGE);
+  page->capacity = 1;
+  page->used = 1;
+  hak_page_set_delayed(page, HAK_DELAYED_NEVER);
+}
+
+hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero) {
+  size_t header = header_size_for(1);
+  size_t offset = header;
+  size_t map_alignment = HAK_SEGMENT_SIZE;
+  size_t map_offset = 0;
+  if (alignment > HAK_SEGMENT_SIZE) {
+    /* The block starts exactly one segment size in; see hak_ptr_segment. */
+    offset = HAK_SEGMENT_SIZE;
+    map_alignment = alignment;
+    map_offset = offset;
+  } else if (alignment > header) {
+    offset = alignment;
+  }
+  if (size > HAK_MAX_REQUEST - offset) return NULL;
+  size_t total = hak_os_page_round(offset + size);
+  bool stale;
+  hak_segment_t* s = segment_create(HAK_PAGE_HUGE, total, map_alignment, map_offset, 1, &stale);
+  if (s == NULL) return NULL;
+  hak_page_t* page = &s->pages[0];
+  huge_page_setup(page, (uint8_t*)s + offset, s->segment_size - offset);
+  if (zero && stale) memset(page->start, 0, size);
+  return page;
+}
+
+bool hak_segment_huge_claim(hak_segment_t* s) {
+  uintptr_t expected = 0;
+  return atomic_compare_exchange_strong_explicit(&s->thread_id, &expected, hak_thread_id(),
+                                                 memory_order_acq_rel, memory_order_relaxed);
+}
+
+void hak_segment_huge_free(hak_segment_t* s) {
+  segment_destroy(s);
+}
+
+hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  size_t offset = (size_t)(page->start - (uint8_t*)s);
+  if (new_size > HAK_MAX_REQUEST - offset) return NULL;
+  size_t total = hak_os_page_round(offset + new_size);
+  size_t old_total = s->segment_size;
+  segment_map_set(s, false);
+  hak_segment_t* moved = hak_os_remap(s, old_total, total, HAK_SEGMENT_SIZE);
+  if (moved == NULL) {
+    segment_map_set(s, true);
+    return NULL;
+  }
+  moved->segment_size = total;
+  segment_map_set(moved, true);
+  page = &moved->pages[0];
+  huge_page_setup(page, (uint8_t*)moved + offset, total - offset);
+  return page;
+}
+
+/* ---- abandoned segments --------------------------------------------------- */
+
+void hak_segment_abandon(hak_segment_t* s) {
+  free_list_remove(s);
+  list_remove(&s->heap->segments, s);
+  s->heap = NULL;
+  hak_store_release(&s->thread_id, 0);
+  pthread_mutex_lock(&abandoned_lock);
+  list_push(&abandoned, s);
+  atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&abandoned_lock);
+}
+
+hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
+  if (hak_load_relaxed(&abandoned_count) == 0) return NULL;
+  pthread_mutex_lock(&abandoned_lock);
+  hak_segment_t* s = abandoned.first;
+  if (s != NULL) {
+    list_remove(&abandoned, s);
+    atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&abandoned_lock);
+  if (s == NULL) return NULL;
+  s->heap = heap;
+  hak_store_release(&s->thread_id, heap->thread_id);
+  list_push(&heap->segments, s);
+  if (s->used_pages < s->page_count) free_list_insert(s);
+  return s;
+}
+
+void hak_segment_lock_all(void) {
+  pthread_mutex_lock(&abandoned_lock);
+  hak_cache_lock();
+}
+
+void hak_segment_unlock_all(void) {
+  hak_cache_unlock();
+  pthread_mutex_unlock(&abandoned_lock);
+}
