@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test clean
+.PHONY: all build test bench clean
 
 all: build
 
@@ -12,6 +12,11 @@ build:
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Builds hakmem and the workloads itself; BENCH_QUICK=1, BENCH_RUNS=N,
+# BENCH_WORKLOADS=a,b and BENCH_ALLOCATORS=a,b pass through the environment.
+bench:
+	python3 bench/run.py
 
 clean:
 	rm -rf $(BUILD)

@@ -54,17 +54,37 @@ static void heap_release(hak_heap_t* heap) {
   pthread_mutex_unlock(&heap_pool_lock);
 }
 
+static void delayed_push_back(hak_heap_t* heap, hak_block_t* first, hak_block_t* last) {
+  hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
+  do {
+    last->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&heap->thread_delayed_free, &head, first,
+                                                  memory_order_release, memory_order_relaxed));
+}
+
 /* Blocks whose remote free found their page full come here; freeing them
- * locally moves their page out of the full queue. */
+ * locally moves their page out of the full queue.  A block whose remote
+ * free has not yet finished with its page (state still FREEING) waits for
+ * a later pass: freeing it now could free the page under that thread. */
 void hak_heap_delayed_free_all(hak_heap_t* heap) {
   hak_block_t* block = atomic_exchange_explicit(&heap->thread_delayed_free, NULL,
                                                 memory_order_acquire);
+  hak_block_t* deferred_first = NULL;
+  hak_block_t* deferred_last = NULL;
   while (block != NULL) {
     hak_block_t* next = block->next;
-    hak_segment_t* segment = hak_ptr_segment(block);
-    hak_free_local_block(hak_segment_page_of(segment, block), block);
+    hak_page_t* page = hak_segment_page_of(hak_ptr_segment(block), block);
+    uintptr_t tf = hak_load_acquire(&page->xthread_free);
+    if (hak_thread_free_state(tf) == HAK_DELAYED_FREEING) {
+      block->next = deferred_first;
+      deferred_first = block;
+      if (deferred_last == NULL) deferred_last = block;
+    } else {
+      hak_free_local_block(page, block);
+    }
     block = next;
   }
+  if (deferred_first != NULL) delayed_push_back(heap, deferred_first, deferred_last);
 }
 
 static void heap_for_each_page(hak_heap_t* heap, void (*visit)(hak_heap_t*, hak_page_t*)) {

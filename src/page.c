@@ -148,8 +148,9 @@ static void direct_update(hak_heap_t* heap, size_t bin) {
   if (bin > hak_bin_of(HAK_SMALL_SIZE_MAX)) return;
   hak_page_t* page = heap->pages[bin].first;
   if (page == NULL) page = &hak_page_empty;
-  size_t lo = bin == 1 ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
   size_t hi = hak_bin_block_size(bin) / 8;
+  if (heap->pages_direct[hi] == page) return;
+  size_t lo = bin == 1 ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
   for (size_t i = lo; i <= hi; i++) heap->pages_direct[i] = page;
 }
 
@@ -161,6 +162,17 @@ void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page) {
   else pq->last = page;
   pq->first = page;
   if (!page->in_full) direct_update(heap, page->bin);
+}
+
+/* At the back: the page in use at the front keeps serving the fast path. */
+static void queue_append(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_queue_t* pq = queue_of(heap, page);
+  page->next = NULL;
+  page->prev = pq->last;
+  if (pq->last != NULL) pq->last->next = page;
+  else pq->first = page;
+  pq->last = page;
+  if (pq->first == page && !page->in_full) direct_update(heap, page->bin);
 }
 
 void hak_page_queue_remove(hak_heap_t* heap, hak_page_t* page) {
@@ -186,7 +198,7 @@ void hak_page_unfull(hak_page_t* page) {
   hak_heap_t* heap = hak_page_heap(page);
   hak_page_queue_remove(heap, page);
   page->in_full = 0;
-  hak_page_queue_push(heap, page);
+  queue_append(heap, page);
   page_clear_delayed_use(page);
 }
 
