@@ -38,8 +38,8 @@ HAK_EXPORT int hak_posix_memalign(void** out, size_t alignment, size_t size);
 /* Bytes usable in the block p points to (0 for NULL). */
 HAK_EXPORT size_t hak_usable_size(const void* p);
 
-/* True when p is the start of a block in memory hakmem manages (O(1), never
- * faults, whatever p is). */
+/* True when p points into memory hakmem manages: the start of any block, and
+ * any address in a block's first 4 MiB.  O(1); never faults, whatever p is. */
 HAK_EXPORT bool hak_owns(const void* p);
 
 #ifdef __cplusplus

@@ -115,7 +115,8 @@ size_t hak_usable_size(const void* p) {
 }
 
 bool hak_owns(const void* p) {
-  return hak_page_of_block(p) != NULL;
+  uintptr_t chunk = (uintptr_t)p & ~(uintptr_t)HAK_SEGMENT_MASK;
+  return hak_segment_map_contains((void*)chunk) || hak_page_of_block(p) != NULL;
 }
 
 /* A huge block keeps its mapping and moves with mremap: no copy. */

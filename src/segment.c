@@ -190,7 +190,7 @@ hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero) {
     offset = alignment;
   }
   if (size > HAK_MAX_REQUEST - offset) return NULL;
-  size_t total = hak_os_page_round(offset + size);
+  size_t total = hak_os_page_round(offset + (size == 0 ? 1 : size));
   bool stale;
   hak_segment_t* s = segment_create(HAK_PAGE_HUGE, total, map_alignment, map_offset, 1, &stale);
   if (s == NULL) return NULL;

@@ -1,0 +1,56 @@
+# Helpers for the real-program tests, sourced by each script.
+#
+# Every script takes the path of libhakmem.so as its only argument, runs a
+# program once under hakmem (LD_PRELOAD, with HAKMEM_VERBOSE=1 to prove hakmem
+# really was in use) and once on glibc, and compares what the two printed.
+# Exit status 77 tells CTest the test was skipped.
+
+set -euo pipefail
+
+SKIP=77
+
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+  echo "usage: $0 /path/to/libhakmem.so" >&2
+  exit 2
+fi
+HAKMEM_LIB=$(readlink -f "$1")
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-program.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# The comparison runs must not see settings from the caller's environment.
+unset HAKMEM_VERBOSE HAKMEM_ABORT_ON_ERROR LD_PRELOAD
+
+require() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "SKIP: $1 not found in PATH"
+    exit "$SKIP"
+  fi
+}
+
+# run_hakmem ERRFILE CMD...: runs CMD with hakmem preloaded and verbose, its
+# stderr saved in ERRFILE, then checks the start-up banner is there.
+run_hakmem() {
+  local errfile=$1
+  shift
+  if ! HAKMEM_VERBOSE=1 LD_PRELOAD="$HAKMEM_LIB" "$@" 2>"$errfile"; then
+    echo "FAIL: '$*' failed under hakmem; its stderr:" >&2
+    cat "$errfile" >&2
+    exit 1
+  fi
+  if ! grep -E '^hakmem ' "$errfile" | grep -q ' active'; then
+    echo "FAIL: no 'hakmem ... active' banner on stderr: hakmem was not in use" >&2
+    cat "$errfile" >&2
+    exit 1
+  fi
+}
+
+# same_output NAME HAKMEM_FILE GLIBC_FILE: fails with a diff when they differ.
+same_output() {
+  if ! cmp -s "$2" "$3"; then
+    echo "FAIL: $1: output under hakmem differs from glibc" >&2
+    diff "$2" "$3" | head -20 >&2
+    exit 1
+  fi
+  echo "ok: $1: identical output under hakmem and glibc"
+}
