@@ -1,57 +1,103 @@
-/* A small cache of recently freed segment mappings.  Reusing one saves the
- * mmap/munmap pair (and the page faults of a fresh mapping) when programs
- * free and re-make large blocks or whole segments in a loop. */
+/* Recently freed segment mappings, kept for reuse.  Reusing one saves the
+ * mmap/munmap pair and, while it is still warm, the page faults of fresh
+ * memory: programs that free and re-make large blocks or whole segments in
+ * waves run at the speed of warm memory.  A mapping left unused for
+ * PURGE_DELAY_MS is purged (its physical memory given back, the range
+ * kept), and one left purged for UNMAP_DELAY_MS is unmapped.  The work is
+ * done whenever the cache is used, a few slots at a time. */
 #include "internal/internal.h"
 
 #include <pthread.h>
 
-#define CACHE_SLOTS 16
-#define CACHE_MAX_BYTES ((size_t)64 << 20)
+#define CACHE_SLOTS 32
+#define PURGE_DELAY_MS 10
+#define UNMAP_DELAY_MS 1000
 
 typedef struct cache_slot_s {
   void* base;
   size_t size;
+  uint64_t deadline_ms; /* purge when warm, unmap when purged */
+  bool purged;
 } cache_slot_t;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cache_slot_t slots[CACHE_SLOTS];
-static size_t cached_bytes;
 
-void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got) {
-  void* found = NULL;
-  pthread_mutex_lock(&cache_lock);
-  size_t best = CACHE_SLOTS;
+static void slot_release(cache_slot_t* s) {
+  hak_os_free(s->base, s->size);
+  s->base = NULL;
+}
+
+/* Purges and unmaps what has waited long enough; called with the lock. */
+static void cache_expire(uint64_t now) {
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     cache_slot_t* s = &slots[i];
-    /* Take the smallest that fits and wastes at most a quarter. */
-    if (s->base == NULL || s->size < size || s->size - size > size / 4) continue;
-    if (((uintptr_t)s->base + offset) % alignment != 0) continue;
-    if (best == CACHE_SLOTS || s->size < slots[best].size) best = i;
+    if (s->base == NULL || now < s->deadline_ms) continue;
+    if (s->purged) {
+      slot_release(s);
+    } else {
+      hak_os_purge(s->base, s->size);
+      s->purged = true;
+      s->deadline_ms = now + UNMAP_DELAY_MS;
+    }
   }
-  if (best < CACHE_SLOTS) {
-    found = slots[best].base;
-    *got = slots[best].size;
-    cached_bytes -= slots[best].size;
-    slots[best].base = NULL;
+}
+
+void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty) {
+  void* found = NULL;
+  pthread_mutex_lock(&cache_lock);
+  cache_expire(hak_os_clock_ms());
+  cache_slot_t* best = NULL;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    cache_slot_t* s = &slots[i];
+    if (s->base == NULL || s->size < size) continue;
+    if (((uintptr_t)s->base + offset) % alignment != 0) continue;
+    /* Warm memory first, then the smallest. */
+    if (best == NULL || s->purged < best->purged ||
+        (s->purged == best->purged && s->size < best->size))
+      best = s;
+  }
+  if (best != NULL) {
+    found = best->base;
+    *dirty = !best->purged; /* purged memory reads as zero again */
+    /* Split a larger mapping at a segment boundary; the rest stays. */
+    size_t front = hak_align_up(size, HAK_SEGMENT_SIZE);
+    if (best->size >= front + HAK_SEGMENT_SIZE) {
+      *got = front;
+      best->base = (uint8_t*)best->base + front;
+      best->size -= front;
+    } else {
+      *got = best->size;
+      best->base = NULL;
+    }
   }
   pthread_mutex_unlock(&cache_lock);
   return found;
 }
 
-bool hak_cache_put(void* base, size_t size) {
-  bool kept = false;
+void hak_cache_put(void* base, size_t size) {
   pthread_mutex_lock(&cache_lock);
-  if (cached_bytes + size <= CACHE_MAX_BYTES) {
-    for (size_t i = 0; i < CACHE_SLOTS && !kept; i++) {
-      if (slots[i].base != NULL) continue;
-      slots[i].base = base;
-      slots[i].size = size;
-      cached_bytes += size;
-      kept = true;
-    }
+  uint64_t now = hak_os_clock_ms();
+  cache_expire(now);
+  cache_slot_t* slot = NULL;
+  for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++) {
+    if (slots[i].base == NULL) slot = &slots[i];
   }
+  if (slot == NULL) {
+    /* Full: make room by unmapping the entry closest to its deadline. */
+    slot = &slots[0];
+    for (size_t i = 1; i < CACHE_SLOTS; i++) {
+      if (slots[i].purged > slot->purged ||
+          (slots[i].purged == slot->purged && slots[i].deadline_ms < slot->deadline_ms))
+        slot = &slots[i];
+    }
+    slot_release(slot);
+  }
+  slot->base = base;
+  slot->size = size;
+  slot->purged = false;
+  slot->deadline_ms = now + PURGE_DELAY_MS;
   pthread_mutex_unlock(&cache_lock);
-  return kept;
 }
 
 void hak_cache_lock(void) {

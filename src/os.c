@@ -5,14 +5,15 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <time.h>
 
 size_t hak_os_page_round(size_t size) {
   return hak_align_up(size, HAK_OS_PAGE_SIZE);
 }
 
-static void* os_mmap(size_t size, int prot) {
+static void* os_mmap(size_t size) {
   atomic_fetch_add_explicit(&hak_os_stats.mmap_calls, 1, memory_order_relaxed);
-  void* p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
   hak_stats_mapped(size);
   return p;
@@ -28,18 +29,18 @@ static void os_munmap(void* p, size_t size) {
 
 /* Maps size bytes (plus slack when the placement needs it) and trims the
  * slack so that (result + offset) is a multiple of alignment. */
-static void* os_map_aligned(size_t size, size_t alignment, size_t offset, int prot) {
+static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);
-  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(size, prot);
+  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(size);
   if (size + alignment < size) return NULL;
   /* The kernel places a new mapping just below the previous one, so when
    * sizes are multiples of the alignment the plain call is usually aligned
    * already: try it before paying for slack and trimming. */
-  uint8_t* plain = os_mmap(size, prot);
+  uint8_t* plain = os_mmap(size);
   if (plain == NULL) return NULL;
   if (((uintptr_t)plain + offset) % alignment == 0) return plain;
   os_munmap(plain, size);
-  uint8_t* base = os_mmap(size + alignment, prot);
+  uint8_t* base = os_mmap(size + alignment);
   if (base == NULL) return NULL;
   uintptr_t target = hak_align_up((uintptr_t)base + offset, alignment) - offset;
   uint8_t* p = (uint8_t*)target;
@@ -49,38 +50,46 @@ static void* os_map_aligned(size_t size, size_t alignment, size_t offset, int pr
 }
 
 void* hak_os_alloc_aligned(size_t size, size_t alignment, size_t offset) {
-  return os_map_aligned(size, alignment, offset, PROT_READ | PROT_WRITE);
+  return os_map_aligned(size, alignment, offset);
 }
 
 void hak_os_free(void* p, size_t size) {
   os_munmap(p, hak_os_page_round(size));
 }
 
-void* hak_os_remap(void* p, size_t old_size, size_t new_size, size_t alignment) {
+void hak_os_purge(void* p, size_t size) {
+  atomic_fetch_add_explicit(&hak_os_stats.madvise_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  madvise(p, hak_os_page_round(size), MADV_DONTNEED);
+  errno = saved;
+}
+
+uint64_t hak_os_clock_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
   old_size = hak_os_page_round(old_size);
   new_size = hak_os_page_round(new_size);
+  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
   int saved = errno;
-  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
-  if (mremap(p, old_size, new_size, 0) != MAP_FAILED) {
-    hak_stats_unmapped(old_size);
-    hak_stats_mapped(new_size);
-    errno = saved;
-    return p;
-  }
-  /* Cannot grow in place: reserve an aligned range and move the pages
-   * there without copying them. */
-  void* target = os_map_aligned(new_size, alignment, 0, PROT_NONE);
-  if (target == NULL) {
-    errno = saved;
-    return NULL;
-  }
-  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
-  void* moved = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  bool done = mremap(p, old_size, new_size, 0) != MAP_FAILED;
   errno = saved;
-  if (moved == MAP_FAILED) {
-    os_munmap(target, new_size);
-    return NULL;
-  }
+  if (!done) return false;
   hak_stats_unmapped(old_size);
-  return moved;
+  hak_stats_mapped(new_size);
+  return true;
+}
+
+bool hak_os_move(void* from, size_t size, void* to) {
+  size = hak_os_page_round(size);
+  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  bool done = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED;
+  errno = saved;
+  /* The pages at the target were replaced and the source range is gone. */
+  if (done) hak_stats_unmapped(size);
+  return done;
 }

@@ -90,10 +90,13 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
                                      size_t offset, uint32_t page_count, bool* stale) {
   size = hak_os_page_round(size);
   size_t header_size = header_size_for(page_count);
-  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size);
-  *stale = s != NULL;
-  if (s != NULL) memset(s, 0, header_size);
-  else s = hak_os_alloc_aligned(size, alignment, offset);
+  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale);
+  if (s != NULL) {
+    if (*stale) memset(s, 0, header_size);
+  } else {
+    s = hak_os_alloc_aligned(size, alignment, offset);
+    *stale = false;
+  }
   if (s == NULL) return NULL;
   s->segment_size = size;
   s->header_size = header_size;
@@ -106,7 +109,7 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
 
 static void segment_destroy(hak_segment_t* s) {
   segment_map_set(s, false);
-  if (!hak_cache_put(s, s->segment_size)) hak_os_free(s, s->segment_size);
+  hak_cache_put(s, s->segment_size);
 }
 
 static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
@@ -210,22 +213,44 @@ void hak_segment_huge_free(hak_segment_t* s) {
   segment_destroy(s);
 }
 
+/* Grows in place when the address space after the segment is free; else
+ * moves the pages (no copy) into a cached mapping, whose unused tail is
+ * often still warm, or into a fresh one. */
+static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
+  if (hak_os_resize_in_place(s, s->segment_size, total)) {
+    s->segment_size = total;
+    return s;
+  }
+  if (total < s->segment_size) return NULL;
+  bool dirty;
+  size_t got = total;
+  void* target = hak_cache_take(total, HAK_SEGMENT_SIZE, 0, &got, &dirty);
+  if (target == NULL) target = hak_os_alloc_aligned(total, HAK_SEGMENT_SIZE, 0);
+  if (target == NULL) return NULL;
+  size_t old_size = s->segment_size;
+  if (!hak_os_move(s, old_size, target)) {
+    hak_cache_put(target, got);
+    return NULL;
+  }
+  hak_segment_t* moved = target;
+  moved->segment_size = got;
+  return moved;
+}
+
 hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
   hak_segment_t* s = hak_ptr_segment(page);
   size_t offset = (size_t)(page->start - (uint8_t*)s);
   if (new_size > HAK_MAX_REQUEST - offset) return NULL;
   size_t total = hak_os_page_round(offset + new_size);
-  size_t old_total = s->segment_size;
   segment_map_set(s, false);
-  hak_segment_t* moved = hak_os_remap(s, old_total, total, HAK_SEGMENT_SIZE);
+  hak_segment_t* moved = huge_relocate(s, total);
   if (moved == NULL) {
     segment_map_set(s, true);
     return NULL;
   }
-  moved->segment_size = total;
   segment_map_set(moved, true);
   page = &moved->pages[0];
-  huge_page_setup(page, (uint8_t*)moved + offset, total - offset);
+  huge_page_setup(page, (uint8_t*)moved + offset, moved->segment_size - offset);
   return page;
 }
 

@@ -55,17 +55,23 @@ void hak_error(const char* what, const void* p);
  * multiple of alignment; NULL on failure. */
 void* hak_os_alloc_aligned(size_t size, size_t alignment, size_t offset);
 void hak_os_free(void* p, size_t size);
-/* Grows or shrinks the mapping [p, p+old_size) to new_size, keeping p's
- * alignment modulo `alignment`; returns the new address or NULL. */
-void* hak_os_remap(void* p, size_t old_size, size_t new_size, size_t alignment);
+/* Grows or shrinks the mapping at p without moving it; false if it cannot. */
+bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size);
+/* Moves the pages of [from, from+size) to replace those at `to` (no copy). */
+bool hak_os_move(void* from, size_t size, void* to);
 size_t hak_os_page_round(size_t size);
+/* Gives the physical memory of [p, p+size) back; it reads as zero after. */
+void hak_os_purge(void* p, size_t size);
+/* A monotonic clock in milliseconds (no system call: vDSO). */
+uint64_t hak_os_clock_ms(void);
 
 /* ---- cache.c: recently freed segment mappings ----------------------------- */
 /* A cached mapping of at least size bytes with (base + offset) a multiple of
- * alignment, its real size in *got; NULL if none.  Its contents are stale. */
-void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got);
-/* Keeps a mapping for reuse; false when the cache is full. */
-bool hak_cache_put(void* base, size_t size);
+ * alignment, its real size in *got, whether it may hold old data in *dirty;
+ * NULL if none. */
+void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty);
+/* Keeps a mapping for reuse (making room if need be). */
+void hak_cache_put(void* base, size_t size);
 void hak_cache_lock(void);
 void hak_cache_unlock(void);
 
