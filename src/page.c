@@ -7,15 +7,6 @@
 
 /* ---- size classes ---------------------------------------------------------- */
 
-size_t hak_bin_of(size_t size) {
-  if (size <= 8) return 1;
-  size_t w = (size + 15) >> 4; /* 16-byte units */
-  if (w <= 8) return 1 + w;
-  w--;
-  unsigned b = 63 - (unsigned)__builtin_clzll(w);
-  return ((size_t)b << 2) + ((w >> (b - 2)) & 3) - 2;
-}
-
 size_t hak_bin_block_size(size_t bin) {
   if (bin == 1) return 8;
   if (bin <= 9) return (bin - 1) * 16;

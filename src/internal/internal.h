@@ -94,7 +94,6 @@ void hak_segment_lock_all(void);
 void hak_segment_unlock_all(void);
 
 /* ---- page.c ------------------------------------------------------------- */
-size_t hak_bin_of(size_t size);
 size_t hak_bin_block_size(size_t bin);
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin);
 /* A page of size's bin with a free block; NULL when out of memory. */
@@ -175,6 +174,16 @@ static inline hak_delayed_t hak_thread_free_state(uintptr_t tf) {
 
 static inline hak_heap_t* hak_page_heap(const hak_page_t* page) {
   return hak_load_relaxed(&((hak_page_t*)page)->xheap);
+}
+
+/* The size class of a request of at most HAK_LARGE_OBJ_MAX bytes. */
+static inline size_t hak_bin_of(size_t size) {
+  if (size <= 8) return 1;
+  size_t w = (size + 15) >> 4; /* 16-byte units */
+  if (w <= 8) return 1 + w;
+  w--;
+  unsigned b = 63 - (unsigned)__builtin_clzll(w);
+  return ((size_t)b << 2) + ((w >> (b - 2)) & 3) - 2;
 }
 
 static inline bool hak_is_power_of_two(size_t x) {
