@@ -13,10 +13,6 @@ HAK_PUBLIC void free(void* p) {
   hak_free_inline(p);
 }
 
-HAK_PUBLIC void cfree(void* p) {
-  hak_free_inline(p);
-}
-
 HAK_PUBLIC void* calloc(size_t count, size_t size) {
   return hak_calloc(count, size);
 }
@@ -53,31 +49,18 @@ HAK_PUBLIC size_t malloc_usable_size(void* p) {
   return hak_usable_size(p);
 }
 
-/* glibc's internal names, used by some programs and by glibc itself. */
-HAK_PUBLIC void* __libc_malloc(size_t size) {
-  return hak_malloc_inline(size);
-}
-
-HAK_PUBLIC void __libc_free(void* p) {
-  hak_free_inline(p);
-}
-
-HAK_PUBLIC void* __libc_calloc(size_t count, size_t size) {
-  return hak_calloc(count, size);
-}
-
-HAK_PUBLIC void* __libc_realloc(void* p, size_t size) {
-  return hak_realloc(p, size);
-}
-
-HAK_PUBLIC void* __libc_memalign(size_t alignment, size_t size) {
-  return hak_memalign(alignment, size);
-}
-
-HAK_PUBLIC void* __libc_valloc(size_t size) {
-  return hak_valloc(size);
-}
-
-HAK_PUBLIC void* __libc_pvalloc(size_t size) {
-  return hak_pvalloc(size);
-}
+/* Other names for the same functions: the legacy cfree, and glibc's
+ * internal names, used by some programs and by glibc itself. */
+#define HAK_ALIAS(name) HAK_PUBLIC __attribute__((alias(#name)))
+#if defined(__GNUC__) && !defined(__clang__)
+/* The aliases need not repeat the attributes glibc's headers give calloc. */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+void cfree(void* p) HAK_ALIAS(free);
+void* __libc_malloc(size_t size) HAK_ALIAS(malloc);
+void __libc_free(void* p) HAK_ALIAS(free);
+void* __libc_calloc(size_t count, size_t size) HAK_ALIAS(calloc);
+void* __libc_realloc(void* p, size_t size) HAK_ALIAS(realloc);
+void* __libc_memalign(size_t alignment, size_t size) HAK_ALIAS(memalign);
+void* __libc_valloc(size_t size) HAK_ALIAS(valloc);
+void* __libc_pvalloc(size_t size) HAK_ALIAS(pvalloc);

@@ -9,6 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A block under test: where it is, how long, and the tag of its pattern. */
+typedef struct {
+  void* p;
+  size_t size;
+  uint64_t tag;
+} block_t;
+
 static inline uint64_t pattern_word(uint64_t tag, size_t index)
 {
   return tag ^ ((uint64_t)index * 0x9E3779B97F4A7C15ull);

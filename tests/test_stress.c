@@ -51,12 +51,6 @@
 #define SHARED_SLOTS 1024
 #define HANDOFF_SEAL 0x5EA1ED0FF5EA1EDull
 
-typedef struct {
-  void* p;
-  size_t size;
-  uint64_t tag;
-} block_t;
-
 /* What travels through a shared slot: itself a heap block, freed by the
  * receiving thread; seal detects a descriptor that got overwritten. */
 typedef struct {

@@ -28,12 +28,6 @@
 #define KEY_ITERATIONS 2
 
 typedef struct {
-  void* p;
-  size_t size;
-  uint64_t tag;
-} block_t;
-
-typedef struct {
   block_t* blocks;
   size_t count;
 } batch_t;
