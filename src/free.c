@@ -15,8 +15,8 @@ void hak_free_invalid(const void* p, const char* what) {
 }
 
 void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
-  block->next = page->local_free;
-  page->local_free = block;
+  block->next = page->free;
+  page->free = block;
   page->used--;
   if (page->in_full) hak_page_unfull(page);
   if (page->used == 0) hak_page_retire(page);
@@ -66,7 +66,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     return;
   }
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
-    if (block == page->local_free || page->used == 0) {
+    if (block == page->free || page->used == 0) {
       hak_free_invalid(block, "free(): double free");
       return;
     }

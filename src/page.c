@@ -25,7 +25,6 @@ static hak_page_kind_t kind_of(size_t block_size) {
 
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin) {
   page->free = NULL;
-  page->local_free = NULL;
   page->used = 0;
   page->capacity = 0;
   page->reserved = (uint32_t)(area / block_size);
@@ -74,13 +73,9 @@ void hak_page_collect(hak_page_t* page) {
       tail = tail->next;
       n++;
     }
-    tail->next = page->local_free;
-    page->local_free = list;
+    tail->next = page->free;
+    page->free = list;
     page->used -= n;
-  }
-  if (page->free == NULL) {
-    page->free = page->local_free;
-    page->local_free = NULL;
   }
 }
 

@@ -222,11 +222,11 @@ static inline void hak_free_inline(void* p) {
   }
   hak_block_t* block = (hak_block_t*)p;
   /* Local free.  The last block of a page, or a block that is already the
-   * head of local_free (a double free), takes the generic path. */
+   * head of the free list (a double free), takes the generic path. */
   if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
-                 page->used > 1 && block != page->local_free)) {
-    block->next = page->local_free;
-    page->local_free = block;
+                 page->used > 1 && block != page->free)) {
+    block->next = page->free;
+    page->free = block;
     page->used--;
     return;
   }

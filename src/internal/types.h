@@ -74,8 +74,7 @@ struct hak_heap_s;
 
 typedef struct hak_page_s {
   /* Owner thread only. */
-  hak_block_t* free;       /* malloc pops from here */
-  hak_block_t* local_free; /* the owner's frees */
+  hak_block_t* free;       /* malloc pops, the owner's frees push */
   uint32_t used;           /* blocks handed out and not yet collected back */
   uint32_t capacity;       /* blocks whose free list has been built */
   uint32_t reserved;       /* blocks that fit in the page */
