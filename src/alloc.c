@@ -109,9 +109,16 @@ void* hak_pvalloc(size_t size) {
   return malloc_aligned(rounded, HAK_OS_PAGE_SIZE);
 }
 
+/* A huge page's one block runs to the end of its segment. */
+static size_t page_usable_size(const hak_page_t* page) {
+  if (page->bin != HAK_BIN_HUGE) return page->block_size;
+  hak_segment_t* segment = hak_ptr_segment(page);
+  return segment->segment_size - (size_t)(page->start - (uint8_t*)segment);
+}
+
 size_t hak_usable_size(const void* p) {
   hak_page_t* page = hak_page_of_block(p);
-  return page != NULL ? page->block_size : 0;
+  return page != NULL ? page_usable_size(page) : 0;
 }
 
 bool hak_owns(const void* p) {
@@ -121,7 +128,7 @@ bool hak_owns(const void* p) {
 
 /* A huge block keeps its mapping and moves with mremap: no copy. */
 static void* realloc_huge(hak_page_t* page, void* p, size_t size) {
-  size_t usable = page->block_size;
+  size_t usable = page_usable_size(page);
   if (size <= usable && usable - size < HAK_SEGMENT_SIZE) return p;
   hak_page_t* resized = hak_segment_huge_resize(page, size);
   if (resized != NULL) return resized->start;
@@ -142,7 +149,7 @@ void* hak_realloc(void* p, size_t size) {
     return NULL;
   }
   if (size > HAK_MAX_REQUEST) return out_of_memory();
-  size_t usable = page->block_size;
+  size_t usable = page_usable_size(page);
   if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX) {
     void* moved = realloc_huge(page, p, size);
     if (moved != NULL) return moved;

@@ -25,7 +25,7 @@ void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
 /* Another thread's page: push onto its thread_free list with one CAS.  If
  * the page is full, hand the block to the owner heap's delayed list
  * instead, so the owner learns the page has room again. */
-static void free_remote(hak_page_t* page, hak_block_t* block) {
+static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
   uintptr_t tf = hak_load_relaxed(&page->xthread_free);
   bool to_heap;
   uintptr_t desired;
@@ -43,7 +43,7 @@ static void free_remote(hak_page_t* page, hak_block_t* block) {
   if (!to_heap) return;
 
   /* While the state says FREEING the owner cannot abandon its heap. */
-  hak_heap_t* heap = hak_load_acquire(&page->xheap);
+  hak_heap_t* heap = hak_load_acquire(&segment->heap);
   hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
   do {
     block->next = head;
@@ -73,7 +73,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     hak_free_local_block(page, block);
     return;
   }
-  free_remote(page, block);
+  free_remote(segment, page, block);
 }
 
 void hak_free(void* p) {

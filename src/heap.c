@@ -110,7 +110,6 @@ static void page_release_or_abandon(hak_heap_t* heap, hak_page_t* page) {
   }
   hak_page_queue_remove(heap, page);
   page->in_full = 0;
-  hak_store_relaxed(&page->xheap, NULL);
 }
 
 void hak_heap_done(hak_heap_t* heap) {

@@ -27,10 +27,10 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   page->free = NULL;
   page->used = 0;
   page->capacity = 0;
-  page->reserved = (uint32_t)(area / block_size);
+  page->reserved = (uint16_t)(area / block_size);
   page->in_full = 0;
   page->bin = (uint8_t)bin;
-  page->block_size = block_size;
+  page->block_size = bin == HAK_BIN_HUGE ? 0 : (uint32_t)block_size;
   page->start = start;
   /* Inverse of the odd part of block_size modulo 2^64 (Newton's method:
    * each step doubles the number of correct low bits, starting from 3). */
@@ -39,7 +39,7 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   uint64_t inv = odd;
   for (int i = 0; i < 5; i++) inv *= 2 - odd * inv;
   page->div_inv = inv;
-  page->div_shift = shift;
+  page->div_shift = (uint8_t)shift;
   hak_store_relaxed(&page->xthread_free, 0);
   page->next = page->prev = NULL;
 }
@@ -49,13 +49,14 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
 static void page_extend(hak_page_t* page) {
   size_t bsize = page->block_size;
   size_t n = bsize >= 4096 ? 1 : 4096 / bsize;
-  if (n > page->reserved - page->capacity) n = page->reserved - page->capacity;
+  size_t left = (size_t)page->reserved - page->capacity;
+  if (n > left) n = left;
   uint8_t* first = page->start + (size_t)page->capacity * bsize;
   uint8_t* last = first + (n - 1) * bsize;
   for (uint8_t* b = first; b < last; b += bsize) ((hak_block_t*)b)->next = (hak_block_t*)(b + bsize);
   ((hak_block_t*)last)->next = page->free;
   page->free = (hak_block_t*)first;
-  page->capacity += (uint32_t)n;
+  page->capacity += (uint16_t)n;
 }
 
 void hak_page_collect(hak_page_t* page) {
@@ -203,7 +204,6 @@ void hak_page_retire(hak_page_t* page) {
 }
 
 bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page) {
-  hak_store_relaxed(&page->xheap, heap);
   page->in_full = 0;
   hak_page_set_delayed(page, HAK_DELAYED_NONE);
   hak_page_collect(page);

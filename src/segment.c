@@ -48,7 +48,7 @@ static hak_segment_list_t* free_list_of(hak_heap_t* heap, hak_page_kind_t kind) 
 }
 
 static void free_list_insert(hak_segment_t* s) {
-  hak_segment_list_t* list = free_list_of(s->heap, s->kind);
+  hak_segment_list_t* list = free_list_of(hak_load_relaxed(&s->heap), s->kind);
   if (list == NULL || s->in_free_list) return;
   s->free_prev = NULL;
   s->free_next = list->first;
@@ -60,7 +60,7 @@ static void free_list_insert(hak_segment_t* s) {
 
 static void free_list_remove(hak_segment_t* s) {
   if (!s->in_free_list) return;
-  hak_segment_list_t* list = free_list_of(s->heap, s->kind);
+  hak_segment_list_t* list = free_list_of(hak_load_relaxed(&s->heap), s->kind);
   if (s->free_prev != NULL) s->free_prev->free_next = s->free_next;
   else list->first = s->free_next;
   if (s->free_next != NULL) s->free_next->free_prev = s->free_prev;
@@ -117,7 +117,7 @@ static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
   bool stale;
   hak_segment_t* s = segment_create(kind, HAK_SEGMENT_SIZE, HAK_SEGMENT_SIZE, 0, count, &stale);
   if (s == NULL) return NULL;
-  s->heap = heap;
+  hak_store_relaxed(&s->heap, heap);
   hak_store_relaxed(&s->thread_id, heap->thread_id);
   list_push(&heap->segments, s);
   free_list_insert(s);
@@ -148,7 +148,6 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   uint8_t* start = page_area(s, i, &area);
   page->in_use = 1;
   hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
-  hak_store_relaxed(&page->xheap, heap);
   return page;
 }
 
@@ -161,7 +160,7 @@ bool hak_segment_page_free(hak_page_t* page) {
     return false;
   }
   free_list_remove(s);
-  list_remove(&s->heap->segments, s);
+  list_remove(&hak_load_relaxed(&s->heap)->segments, s);
   segment_destroy(s);
   return true;
 }
@@ -258,8 +257,8 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
 
 void hak_segment_abandon(hak_segment_t* s) {
   free_list_remove(s);
-  list_remove(&s->heap->segments, s);
-  s->heap = NULL;
+  list_remove(&hak_load_relaxed(&s->heap)->segments, s);
+  hak_store_release(&s->heap, NULL);
   hak_store_release(&s->thread_id, 0);
   pthread_mutex_lock(&abandoned_lock);
   list_push(&abandoned, s);
@@ -277,7 +276,7 @@ hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
   }
   pthread_mutex_unlock(&abandoned_lock);
   if (s == NULL) return NULL;
-  s->heap = heap;
+  hak_store_release(&s->heap, heap);
   hak_store_release(&s->thread_id, heap->thread_id);
   list_push(&heap->segments, s);
   if (s->used_pages < s->page_count) free_list_insert(s);

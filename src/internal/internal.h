@@ -172,8 +172,9 @@ static inline hak_delayed_t hak_thread_free_state(uintptr_t tf) {
   return (hak_delayed_t)(tf & 3);
 }
 
+/* The heap owning a page is its segment's. */
 static inline hak_heap_t* hak_page_heap(const hak_page_t* page) {
-  return hak_load_relaxed(&((hak_page_t*)page)->xheap);
+  return hak_load_relaxed(&hak_ptr_segment(page)->heap);
 }
 
 /* The size class of a request of at most HAK_LARGE_OBJ_MAX bytes. */

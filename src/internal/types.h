@@ -72,29 +72,28 @@ typedef enum hak_delayed_e {
 
 struct hak_heap_s;
 
+/* One cache line: everything the fast paths touch is here. */
 typedef struct hak_page_s {
   /* Owner thread only. */
-  hak_block_t* free;       /* malloc pops, the owner's frees push */
-  uint32_t used;           /* blocks handed out and not yet collected back */
-  uint32_t capacity;       /* blocks whose free list has been built */
-  uint32_t reserved;       /* blocks that fit in the page */
-  uint8_t in_use;          /* taken from the segment */
-  uint8_t in_full;         /* in the heap's full queue */
+  hak_block_t* free;     /* malloc pops, the owner's frees push */
+  uint32_t used;         /* blocks handed out and not yet collected back */
+  uint16_t capacity;     /* blocks whose free list has been built */
+  uint16_t reserved;     /* blocks that fit in the page */
+  uint8_t in_use;        /* taken from the segment */
+  uint8_t in_full;       /* in the heap's full queue */
   uint8_t bin;
-  uint8_t retire_grace;    /* slow-path passes an empty page is kept */
-  size_t block_size;
-  uint8_t* start;          /* first block */
+  uint8_t div_shift;
+  uint32_t block_size;   /* 0 in a huge page: see hak_usable_size */
+  uint8_t* start;        /* first block */
   /* off is a block offset iff rotr(off * div_inv, div_shift) < reserved:
    * an exact, division-free check against interior pointers. */
   uint64_t div_inv;
-  uint32_t div_shift;
-  /* Shared with other threads. */
-  _Atomic(uintptr_t) xthread_free; /* remote frees | hak_delayed_t */
-  _Atomic(struct hak_heap_s*) xheap;
+  /* Other threads' frees | hak_delayed_t. */
+  _Atomic(uintptr_t) xthread_free;
   /* The owner's page queue. */
   struct hak_page_s* next;
   struct hak_page_s* prev;
-} hak_page_t;
+} __attribute__((aligned(64))) hak_page_t;
 
 typedef struct hak_segment_s {
   _Atomic(uintptr_t) thread_id; /* owner; 0 while abandoned */
@@ -104,7 +103,7 @@ typedef struct hak_segment_s {
   hak_page_kind_t kind;
   uint32_t page_count;
   uint32_t used_pages;
-  struct hak_heap_s* heap;
+  _Atomic(struct hak_heap_s*) heap; /* NULL while abandoned */
   /* Heap's list of all its segments, or the global abandoned list. */
   struct hak_segment_s* next;
   struct hak_segment_s* prev;
