@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,14 @@ HAK_EXPORT size_t hak_usable_size(const void* p);
 /* True when p points into memory hakmem manages: the start of any block, and
  * any address in a block's first 4 MiB.  O(1); never faults, whatever p is. */
 HAK_EXPORT bool hak_owns(const void* p);
+
+/* A readable summary of hakmem's statistics (what HAKMEM_SHOW_STATS=1
+ * prints at exit).  Per-call counters appear only in a build configured
+ * with -DHAKMEM_STATS=ON. */
+HAK_EXPORT void hak_stats_print(FILE* out);
+/* The same figures as one JSON object, NUL-terminated in buf (at most size
+ * bytes); returns the length the whole object needs, as snprintf does. */
+HAK_EXPORT size_t hak_stats_json(char* buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -14,16 +14,19 @@ static inline void* page_pop(hak_page_t* page) {
   hak_block_t* block = page->free;
   page->free = block->next;
   page->used++;
+  hak_hot_stat(bin_allocs[page->bin], 1);
   return block;
 }
 
 static void* huge_alloc(size_t size, size_t alignment, bool zero) {
   hak_page_t* page = hak_segment_huge_alloc(size, alignment, zero);
   if (page == NULL) return out_of_memory();
+  hak_hot_stat(bin_allocs[HAK_BIN_HUGE], 1);
   return page->start;
 }
 
 void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
+  hak_hot_stat(malloc_slow, 1);
   if (hak_unlikely(heap == &hak_heap_empty)) {
     heap = hak_thread_heap();
     if (heap == NULL) return out_of_memory();

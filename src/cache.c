@@ -1,16 +1,16 @@
 /* Recently freed segment mappings, kept for reuse.  Reusing one saves the
  * mmap/munmap pair and, while it is still warm, the page faults of fresh
  * memory: programs that free and re-make large blocks or whole segments in
- * waves run at the speed of warm memory.  A mapping left unused for
- * PURGE_DELAY_MS is purged (its physical memory given back, the range
- * kept), and one left purged for UNMAP_DELAY_MS is unmapped.  The work is
- * done whenever the cache is used, a few slots at a time. */
+ * waves run at the speed of warm memory.  A mapping left unused for the
+ * purge delay (HAKMEM_PURGE_DELAY_MS) is purged, its physical memory given
+ * back and the range kept; one left purged for UNMAP_DELAY_MS is unmapped.
+ * At most HAKMEM_CACHE_MAX bytes are kept.  The work is done whenever the
+ * cache is used. */
 #include "internal/internal.h"
 
 #include <pthread.h>
 
 #define CACHE_SLOTS 32
-#define PURGE_DELAY_MS 10
 #define UNMAP_DELAY_MS 1000
 
 typedef struct cache_slot_s {
@@ -24,8 +24,17 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cache_slot_t slots[CACHE_SLOTS];
 
 static void slot_release(cache_slot_t* s) {
+  if (s->purged) hak_stats_unpurged(s->size);
   hak_os_free(s->base, s->size);
+  hak_stat_sub(cached_bytes, s->size);
   s->base = NULL;
+}
+
+static void slot_purge(cache_slot_t* s, uint64_t now) {
+  hak_os_purge(s->base, s->size);
+  hak_stats_purged(s->size);
+  s->purged = true;
+  s->deadline_ms = now + UNMAP_DELAY_MS;
 }
 
 /* Purges and unmaps what has waited long enough; called with the lock. */
@@ -33,13 +42,8 @@ static void cache_expire(uint64_t now) {
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     cache_slot_t* s = &slots[i];
     if (s->base == NULL || now < s->deadline_ms) continue;
-    if (s->purged) {
-      slot_release(s);
-    } else {
-      hak_os_purge(s->base, s->size);
-      s->purged = true;
-      s->deadline_ms = now + UNMAP_DELAY_MS;
-    }
+    if (s->purged) slot_release(s);
+    else slot_purge(s, now);
   }
 }
 
@@ -70,33 +74,49 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
       *got = best->size;
       best->base = NULL;
     }
+    hak_stat_sub(cached_bytes, *got);
+    if (!*dirty) hak_stats_unpurged(*got);
   }
   pthread_mutex_unlock(&cache_lock);
   return found;
 }
 
+/* The slot to give up for a new entry: purged before warm, and among
+ * those the one nearest its deadline. */
+static cache_slot_t* eviction_victim(void) {
+  cache_slot_t* victim = NULL;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    cache_slot_t* s = &slots[i];
+    if (s->base == NULL) continue;
+    if (victim == NULL || s->purged > victim->purged ||
+        (s->purged == victim->purged && s->deadline_ms < victim->deadline_ms))
+      victim = s;
+  }
+  return victim;
+}
+
 void hak_cache_put(void* base, size_t size) {
+  if (size > hak_options.cache_max) {
+    hak_os_free(base, size);
+    return;
+  }
   pthread_mutex_lock(&cache_lock);
   uint64_t now = hak_os_clock_ms();
   cache_expire(now);
   cache_slot_t* slot = NULL;
-  for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++) {
-    if (slots[i].base == NULL) slot = &slots[i];
-  }
-  if (slot == NULL) {
-    /* Full: make room by unmapping the entry closest to its deadline. */
-    slot = &slots[0];
-    for (size_t i = 1; i < CACHE_SLOTS; i++) {
-      if (slots[i].purged > slot->purged ||
-          (slots[i].purged == slot->purged && slots[i].deadline_ms < slot->deadline_ms))
-        slot = &slots[i];
+  for (;;) {
+    for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++) {
+      if (slots[i].base == NULL) slot = &slots[i];
     }
-    slot_release(slot);
+    if (slot != NULL && hak_load_relaxed(&hak_stats.cached_bytes) + size <= hak_options.cache_max) break;
+    slot_release(eviction_victim());
   }
   slot->base = base;
   slot->size = size;
   slot->purged = false;
-  slot->deadline_ms = now + PURGE_DELAY_MS;
+  slot->deadline_ms = now + hak_options.purge_delay_ms;
+  hak_stat_add(cached_bytes, size);
+  if (hak_options.purge_delay_ms == 0) slot_purge(slot, now);
   pthread_mutex_unlock(&cache_lock);
 }
 

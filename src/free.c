@@ -26,6 +26,7 @@ void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
  * the page is full, hand the block to the owner heap's delayed list
  * instead, so the owner learns the page has room again. */
 static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
+  hak_hot_stat(free_remote, 1);
   uintptr_t tf = hak_load_relaxed(&page->xthread_free);
   bool to_heap;
   uintptr_t desired;

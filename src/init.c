@@ -49,6 +49,16 @@ static void process_init(void) {
   atomic_store_explicit(&process_ready, true, memory_order_release);
 }
 
+/* At load time, so that options (and the banner) take effect even in a
+ * program that never allocates. */
+__attribute__((constructor)) static void process_load(void) {
+  hak_thread_heap();
+}
+
+__attribute__((destructor)) static void process_unload(void) {
+  if (hak_options.show_stats) hak_stats_write_stderr();
+}
+
 hak_heap_t* hak_thread_heap(void) {
   if (hak_heap_default != &hak_heap_empty) return hak_heap_default;
   bool first = !atomic_exchange_explicit(&main_heap_taken, true, memory_order_acq_rel);

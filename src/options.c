@@ -1,9 +1,11 @@
 /* Configuration: HAKMEM_* environment variables, read once at start-up
  * straight from environ (getenv may not be safe this early, and nothing
- * here allocates). */
+ * here allocates).  docs/options.md repeats the table below; a test checks
+ * the two agree. */
 #include "internal/internal.h"
 #include "hakmem.h"
 
+#include <stdio.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -11,18 +13,43 @@ extern char** environ;
 
 hak_options_t hak_options;
 
+typedef enum option_kind_e { OPTION_BOOL, OPTION_MODE, OPTION_MS, OPTION_SIZE } option_kind_t;
+
 typedef struct option_desc_s {
   const char* name;
-  bool* value;
+  option_kind_t kind;
+  void* value;
   const char* meaning;
 } option_desc_t;
 
 static const option_desc_t option_table[] = {
-    {"HAKMEM_VERBOSE", &hak_options.verbose, "print the configuration once at start-up"},
-    {"HAKMEM_ABORT_ON_ERROR", &hak_options.abort_on_error,
+    {"HAKMEM_MODE", OPTION_MODE, &hak_options.mode,
+     "speed, balanced or lean: the defaults of the two options below"},
+    {"HAKMEM_PURGE_DELAY_MS", OPTION_MS, &hak_options.purge_delay_ms,
+     "how long freed memory stays warm before it is given back (speed 1000, balanced 10, lean 0)"},
+    {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max,
+     "most bytes of freed segments kept mapped for reuse (speed 1G, balanced 256M, lean 64M)"},
+    {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats,
+     "print a statistics summary on stderr at exit"},
+    {"HAKMEM_VERBOSE", OPTION_BOOL, &hak_options.verbose,
+     "print the version and the options in effect once at start-up"},
+    {"HAKMEM_ABORT_ON_ERROR", OPTION_BOOL, &hak_options.abort_on_error,
      "abort() after reporting an invalid or double free"},
 };
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
+
+static const char* const mode_names[] = {"speed", "balanced", "lean"};
+
+typedef struct mode_defaults_s {
+  uint64_t purge_delay_ms;
+  size_t cache_max;
+} mode_defaults_t;
+
+static const mode_defaults_t mode_defaults[] = {
+    [HAK_MODE_SPEED] = {1000, (size_t)1 << 30},
+    [HAK_MODE_BALANCED] = {10, (size_t)256 << 20},
+    [HAK_MODE_LEAN] = {0, (size_t)64 << 20},
+};
 
 static void warn(const char* a, const char* b, const char* c) {
   const char* parts[] = {"hakmem: warning: ", a, b, c, "\n"};
@@ -42,12 +69,85 @@ static bool parse_bool(const char* text, bool* out) {
   return false;
 }
 
+/* A decimal number with an optional K, M or G suffix (powers of 1024) when
+ * `scaled`; false on anything else or on overflow. */
+static bool parse_number(const char* text, bool scaled, uint64_t* out) {
+  uint64_t value = 0;
+  const char* c = text;
+  if (*c < '0' || *c > '9') return false;
+  for (; *c >= '0' && *c <= '9'; c++) {
+    if (__builtin_mul_overflow(value, 10, &value) ||
+        __builtin_add_overflow(value, (uint64_t)(*c - '0'), &value))
+      return false;
+  }
+  unsigned shift = 0;
+  if (scaled && *c != '\0') {
+    const char* suffixes = "KMG";
+    const char* found = strchr(suffixes, *c & ~0x20);
+    if (found == NULL) return false;
+    shift = 10 * (unsigned)(found - suffixes + 1);
+    c++;
+    if ((*c & ~0x20) == 'B') c++;
+  }
+  if (*c != '\0' || (shift > 0 && value > (UINT64_MAX >> shift))) return false;
+  *out = value << shift;
+  return true;
+}
+
+static bool parse_option(const option_desc_t* option, const char* text) {
+  uint64_t number;
+  switch (option->kind) {
+    case OPTION_BOOL:
+      return parse_bool(text, option->value);
+    case OPTION_MODE:
+      for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(text, mode_names[i]) == 0) return *(hak_mode_t*)option->value = i, true;
+      }
+      return false;
+    case OPTION_MS:
+      if (!parse_number(text, false, &number)) return false;
+      *(uint64_t*)option->value = number;
+      return true;
+    case OPTION_SIZE:
+      if (!parse_number(text, true, &number)) return false;
+      *(size_t*)option->value = (size_t)number;
+      return true;
+  }
+  return false;
+}
+
+/* name=value of an option in effect, into out (at most n bytes). */
+static void format_option(const option_desc_t* option, char* out, size_t n) {
+  switch (option->kind) {
+    case OPTION_BOOL:
+      snprintf(out, n, "%s=%d", option->name, *(bool*)option->value);
+      break;
+    case OPTION_MODE:
+      snprintf(out, n, "%s=%s", option->name, mode_names[*(hak_mode_t*)option->value]);
+      break;
+    case OPTION_MS:
+      snprintf(out, n, "%s=%llu", option->name,
+               (unsigned long long)*(uint64_t*)option->value);
+      break;
+    case OPTION_SIZE: {
+      size_t v = *(size_t*)option->value;
+      const char* unit = "";
+      if (v != 0 && v % ((size_t)1 << 30) == 0) v >>= 30, unit = "G";
+      else if (v != 0 && v % ((size_t)1 << 20) == 0) v >>= 20, unit = "M";
+      else if (v != 0 && v % ((size_t)1 << 10) == 0) v >>= 10, unit = "K";
+      snprintf(out, n, "%s=%zu%s", option->name, v, unit);
+      break;
+    }
+  }
+}
+
 void hak_options_print(void) {
-  char line[256] = "hakmem " HAKMEM_VERSION " active:";
+  char line[512] = "hakmem " HAKMEM_VERSION " active:";
   for (size_t i = 0; i < OPTION_COUNT; i++) {
+    char item[96];
+    format_option(&option_table[i], item, sizeof(item));
     strncat(line, " ", sizeof(line) - strlen(line) - 1);
-    strncat(line, option_table[i].name, sizeof(line) - strlen(line) - 1);
-    strncat(line, *option_table[i].value ? "=1" : "=0", sizeof(line) - strlen(line) - 1);
+    strncat(line, item, sizeof(line) - strlen(line) - 1);
   }
   strncat(line, "\n", sizeof(line) - strlen(line) - 1);
   ssize_t ignored = write(STDERR_FILENO, line, strlen(line));
@@ -56,23 +156,28 @@ void hak_options_print(void) {
 
 void hak_options_init(void) {
   static _Atomic(bool) done;
-  if (atomic_exchange_explicit(&done, true, memory_order_acq_rel) || environ == NULL) return;
-  for (char** env = environ; *env != NULL; env++) {
+  if (atomic_exchange_explicit(&done, true, memory_order_acq_rel)) return;
+  /* What the environment leaves unset the mode decides, below. */
+  hak_options.mode = HAK_MODE_BALANCED;
+  hak_options.purge_delay_ms = UINT64_MAX;
+  hak_options.cache_max = SIZE_MAX;
+  for (char** env = environ; env != NULL && *env != NULL; env++) {
     const char* entry = *env;
     if (strncmp(entry, "HAKMEM_", 7) != 0) continue;
     const char* eq = strchr(entry, '=');
     if (eq == NULL) continue;
     size_t name_len = (size_t)(eq - entry);
-    const option_desc_t* option = NULL;
-    for (size_t i = 0; i < OPTION_COUNT; i++) {
-      if (strlen(option_table[i].name) == name_len &&
-          strncmp(option_table[i].name, entry, name_len) == 0)
-        option = &option_table[i];
-    }
-    if (option == NULL) {
+    size_t i = 0;
+    while (i < OPTION_COUNT && !(strlen(option_table[i].name) == name_len &&
+                                 strncmp(option_table[i].name, entry, name_len) == 0))
+      i++;
+    if (i == OPTION_COUNT) {
       warn("unknown option ", entry, " (ignored)");
-    } else if (!parse_bool(eq + 1, option->value)) {
-      warn("bad value in ", entry, " (expected 1/0, true/false, on/off, yes/no)");
+    } else if (!parse_option(&option_table[i], eq + 1)) {
+      warn("bad value in ", entry, " (ignored; see docs/options.md)");
     }
   }
+  const mode_defaults_t* d = &mode_defaults[hak_options.mode];
+  if (hak_options.purge_delay_ms == UINT64_MAX) hak_options.purge_delay_ms = d->purge_delay_ms;
+  if (hak_options.cache_max == SIZE_MAX) hak_options.cache_max = d->cache_max;
 }

@@ -12,7 +12,7 @@ size_t hak_os_page_round(size_t size) {
 }
 
 static void* os_mmap(size_t size) {
-  atomic_fetch_add_explicit(&hak_os_stats.mmap_calls, 1, memory_order_relaxed);
+  hak_stat_add(mmap_calls, 1);
   void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
   hak_stats_mapped(size);
@@ -21,7 +21,7 @@ static void* os_mmap(size_t size) {
 
 static void os_munmap(void* p, size_t size) {
   if (size == 0) return;
-  atomic_fetch_add_explicit(&hak_os_stats.munmap_calls, 1, memory_order_relaxed);
+  hak_stat_add(munmap_calls, 1);
   int saved = errno;
   if (munmap(p, size) == 0) hak_stats_unmapped(size);
   errno = saved;
@@ -58,7 +58,7 @@ void hak_os_free(void* p, size_t size) {
 }
 
 void hak_os_purge(void* p, size_t size) {
-  atomic_fetch_add_explicit(&hak_os_stats.madvise_calls, 1, memory_order_relaxed);
+  hak_stat_add(madvise_calls, 1);
   int saved = errno;
   madvise(p, hak_os_page_round(size), MADV_DONTNEED);
   errno = saved;
@@ -73,7 +73,7 @@ uint64_t hak_os_clock_ms(void) {
 bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
   old_size = hak_os_page_round(old_size);
   new_size = hak_os_page_round(new_size);
-  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
+  hak_stat_add(mremap_calls, 1);
   int saved = errno;
   bool done = mremap(p, old_size, new_size, 0) != MAP_FAILED;
   errno = saved;
@@ -85,7 +85,7 @@ bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
 
 bool hak_os_move(void* from, size_t size, void* to) {
   size = hak_os_page_round(size);
-  atomic_fetch_add_explicit(&hak_os_stats.mremap_calls, 1, memory_order_relaxed);
+  hak_stat_add(mremap_calls, 1);
   int saved = errno;
   bool done = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED;
   errno = saved;

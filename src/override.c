@@ -3,6 +3,10 @@
 #include "internal/internal.h"
 #include "hakmem.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+
 #define HAK_PUBLIC __attribute__((visibility("default")))
 
 HAK_PUBLIC void* malloc(size_t size) {
@@ -47,6 +51,35 @@ HAK_PUBLIC void* pvalloc(size_t size) {
 
 HAK_PUBLIC size_t malloc_usable_size(void* p) {
   return hak_usable_size(p);
+}
+
+/* glibc's introspection calls report hakmem's own figures. */
+HAK_PUBLIC void malloc_stats(void) {
+  hak_stats_write_stderr();
+}
+
+HAK_PUBLIC struct mallinfo2 mallinfo2(void) {
+  hak_mallinfo_t m = hak_stats_mallinfo();
+  return (struct mallinfo2){m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd,
+                            m.usmblks, m.fsmblks, m.uordblks, m.fordblks, m.keepcost};
+}
+
+/* The old interface: int fields, saturated rather than wrapped. */
+HAK_PUBLIC struct mallinfo mallinfo(void) {
+  hak_mallinfo_t m = hak_stats_mallinfo();
+  size_t f[] = {m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd,
+                m.usmblks, m.fsmblks, m.uordblks, m.fordblks, m.keepcost};
+  int v[10];
+  for (int i = 0; i < 10; i++) v[i] = f[i] > INT_MAX ? INT_MAX : (int)f[i];
+  return (struct mallinfo){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
+}
+
+HAK_PUBLIC int malloc_info(int options, FILE* out) {
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  return hak_stats_xml(out);
 }
 
 /* Other names for the same functions: the legacy cfree, and glibc's

@@ -104,11 +104,13 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   s->kind = kind;
   s->page_count = page_count;
   segment_map_set(s, true);
+  hak_stat_add(segments, 1);
   return s;
 }
 
 static void segment_destroy(hak_segment_t* s) {
   segment_map_set(s, false);
+  hak_stat_sub(segments, 1);
   hak_cache_put(s, s->segment_size);
 }
 
@@ -148,11 +150,17 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   uint8_t* start = page_area(s, i, &area);
   page->in_use = 1;
   hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
+  hak_stat_add(page_bytes, area);
+  hak_hot_stat(pages_made, 1);
   return page;
 }
 
 bool hak_segment_page_free(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
+  size_t area;
+  page_area(s, (size_t)(page - s->pages), &area);
+  hak_stat_sub(page_bytes, area);
+  hak_hot_stat(pages_retired, 1);
   memset(page, 0, sizeof(*page));
   s->used_pages--;
   if (s->used_pages > 0) {
@@ -199,6 +207,8 @@ hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero) {
   hak_page_t* page = &s->pages[0];
   huge_page_setup(page, (uint8_t*)s + offset, s->segment_size - offset);
   if (zero && stale) memset(page->start, 0, size);
+  hak_stat_add(huge_blocks, 1);
+  hak_stat_add(huge_bytes, s->segment_size);
   return page;
 }
 
@@ -209,6 +219,8 @@ bool hak_segment_huge_claim(hak_segment_t* s) {
 }
 
 void hak_segment_huge_free(hak_segment_t* s) {
+  hak_stat_sub(huge_blocks, 1);
+  hak_stat_sub(huge_bytes, s->segment_size);
   segment_destroy(s);
 }
 
@@ -241,6 +253,7 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
   size_t offset = (size_t)(page->start - (uint8_t*)s);
   if (new_size > HAK_MAX_REQUEST - offset) return NULL;
   size_t total = hak_os_page_round(offset + new_size);
+  size_t old_size = s->segment_size;
   segment_map_set(s, false);
   hak_segment_t* moved = huge_relocate(s, total);
   if (moved == NULL) {
@@ -248,6 +261,8 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
     return NULL;
   }
   segment_map_set(moved, true);
+  hak_stat_sub(huge_bytes, old_size);
+  hak_stat_add(huge_bytes, moved->segment_size);
   page = &moved->pages[0];
   huge_page_setup(page, (uint8_t*)moved + offset, moved->segment_size - offset);
   return page;

@@ -5,6 +5,7 @@
 #include "internal/types.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #define hak_likely(x) __builtin_expect(!!(x), 1)
@@ -23,7 +24,13 @@ extern hak_heap_t hak_heap_empty;
 extern __thread hak_heap_t* hak_heap_default;
 
 /* ---- options.c ---------------------------------------------------------- */
+typedef enum hak_mode_e { HAK_MODE_SPEED, HAK_MODE_BALANCED, HAK_MODE_LEAN } hak_mode_t;
+
 typedef struct hak_options_s {
+  hak_mode_t mode;
+  uint64_t purge_delay_ms;
+  size_t cache_max;
+  bool show_stats;
   bool verbose;
   bool abort_on_error;
 } hak_options_t;
@@ -33,18 +40,62 @@ void hak_options_init(void);
 /* The start-up banner: version and the options in effect. */
 void hak_options_print(void);
 
-/* ---- stats.c: OS-level counters, always kept (off the hot path) --------- */
-typedef struct hak_os_stats_s {
+/* ---- stats.c -------------------------------------------------------------- */
+#ifndef HAKMEM_STATS
+#define HAKMEM_STATS 0
+#endif
+
+typedef struct hak_stats_s {
+  /* Always kept: they change on system calls and page changes only. */
   _Atomic(size_t) mmap_calls;
   _Atomic(size_t) munmap_calls;
   _Atomic(size_t) mremap_calls;
   _Atomic(size_t) madvise_calls;
-  _Atomic(size_t) mapped;      /* bytes currently mapped */
-  _Atomic(size_t) mapped_peak;
-} hak_os_stats_t;
-extern hak_os_stats_t hak_os_stats;
+  _Atomic(size_t) reserved;       /* bytes mapped */
+  _Atomic(size_t) reserved_peak;
+  _Atomic(size_t) purged_now;     /* mapped bytes whose memory was given back */
+  _Atomic(size_t) purged_total;
+  _Atomic(size_t) committed_peak; /* of reserved - purged_now */
+  _Atomic(size_t) segments;       /* live, huge ones included */
+  _Atomic(size_t) huge_blocks;
+  _Atomic(size_t) huge_bytes;
+  _Atomic(size_t) page_bytes;     /* in pages taken from segments */
+  _Atomic(size_t) cached_bytes;   /* freed segments kept mapped */
+#if HAKMEM_STATS
+  /* Per call: only in builds made to count them. */
+  _Atomic(size_t) malloc_calls;
+  _Atomic(size_t) malloc_slow;
+  _Atomic(size_t) free_calls;
+  _Atomic(size_t) free_remote;
+  _Atomic(size_t) pages_made;
+  _Atomic(size_t) pages_retired;
+  _Atomic(size_t) bin_allocs[HAK_BIN_COUNT];
+  _Atomic(size_t) bin_frees[HAK_BIN_COUNT];
+#endif
+} hak_stats_t;
+extern hak_stats_t hak_stats;
+
+#define hak_stat_add(field, n) atomic_fetch_add_explicit(&hak_stats.field, (n), memory_order_relaxed)
+#define hak_stat_sub(field, n) atomic_fetch_sub_explicit(&hak_stats.field, (n), memory_order_relaxed)
+#if HAKMEM_STATS
+#define hak_hot_stat(field, n) ((void)hak_stat_add(field, n))
+#else
+#define hak_hot_stat(field, n) ((void)0)
+#endif
+
 void hak_stats_mapped(size_t bytes);
 void hak_stats_unmapped(size_t bytes);
+void hak_stats_purged(size_t bytes);
+void hak_stats_unpurged(size_t bytes);
+void hak_stats_write_stderr(void);
+
+/* mallinfo2's fields, filled from the figures above. */
+typedef struct hak_mallinfo_s {
+  size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+} hak_mallinfo_t;
+hak_mallinfo_t hak_stats_mallinfo(void);
+/* malloc_info's XML. */
+int hak_stats_xml(FILE* out);
 
 /* ---- messages (init.c) -------------------------------------------------- */
 /* One line on stderr, written with write(2); aborts when so configured. */
@@ -198,12 +249,14 @@ static inline size_t hak_align_up(size_t x, size_t alignment) {
 /* ---- fast paths --------------------------------------------------------- */
 static inline void* hak_malloc_inline(size_t size) {
   hak_heap_t* heap = hak_heap_default;
+  hak_hot_stat(malloc_calls, 1);
   if (hak_likely(size <= HAK_SMALL_SIZE_MAX)) {
     hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
     hak_block_t* block = page->free;
     if (hak_likely(block != NULL)) {
       page->free = block->next;
       page->used++;
+      hak_hot_stat(bin_allocs[page->bin], 1);
       return block;
     }
   }
@@ -221,6 +274,8 @@ static inline void hak_free_inline(void* p) {
     hak_free_invalid(p, "free(): invalid pointer");
     return;
   }
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
   hak_block_t* block = (hak_block_t*)p;
   /* Local free.  The last block of a page, or a block that is already the
    * head of the free list (a double free), takes the generic path. */
