@@ -1,7 +1,9 @@
 // C++ allocation: every form of operator new and delete (plain, array,
 // nothrow, sized, aligned) must reach hakmem, failure must follow the
 // standard (std::bad_alloc, nullptr for nothrow, the new-handler protocol),
-// and the standard containers must work on top of it.
+// and the standard containers must work on top of it.  Built twice: linked
+// with hakmem, and (HAKMEM_PRELOADED) linked with nothing, to be run under
+// LD_PRELOAD, where hak_owns is looked up at run time.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,7 +16,25 @@
 #include <vector>
 
 #include "check.h"
+
+#ifdef HAKMEM_PRELOADED
+#include <dlfcn.h>
+
+namespace {
+bool hak_owns(const void* p)
+{
+  using owns_fn = bool (*)(const void*);
+  static owns_fn owns = reinterpret_cast<owns_fn>(dlsym(RTLD_DEFAULT, "hak_owns"));
+  if (owns == nullptr) {
+    std::fprintf(stderr, "test_cxx: hak_owns not found: hakmem is not preloaded\n");
+    std::exit(1);
+  }
+  return owns(p);
+}
+}  // namespace
+#else
 #include "hakmem.h"
+#endif
 
 namespace {
 
