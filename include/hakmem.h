@@ -43,6 +43,12 @@ HAK_EXPORT size_t hak_usable_size(const void* p);
  * any address in a block's first 4 MiB.  O(1); never faults, whatever p is. */
 HAK_EXPORT bool hak_owns(const void* p);
 
+/* Gives memory back to the system now: frees the calling thread's empty
+ * pages, purges the free pages of its segments and the freed segments that
+ * have waited out the purge delay (with force: all of them, unmapped).
+ * Returns the bytes given back.  malloc_trim(pad) calls hak_collect(true). */
+HAK_EXPORT size_t hak_collect(bool force);
+
 /* A readable summary of hakmem's statistics (what HAKMEM_SHOW_STATS=1
  * prints at exit).  Per-call counters appear only in a build configured
  * with -DHAKMEM_STATS=ON. */

@@ -124,6 +124,12 @@ size_t hak_usable_size(const void* p) {
   return page != NULL ? page_usable_size(page) : 0;
 }
 
+size_t hak_collect(bool force) {
+  hak_heap_t* heap = hak_thread_heap();
+  if (heap == NULL) return hak_cache_collect(force);
+  return hak_heap_collect(heap, force);
+}
+
 bool hak_owns(const void* p) {
   uintptr_t chunk = (uintptr_t)p & ~(uintptr_t)HAK_SEGMENT_MASK;
   return hak_segment_map_contains((void*)chunk) || hak_page_of_block(p) != NULL;

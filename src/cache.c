@@ -120,6 +120,23 @@ void hak_cache_put(void* base, size_t size) {
   pthread_mutex_unlock(&cache_lock);
 }
 
+size_t hak_cache_collect(bool force) {
+  size_t released = 0;
+  pthread_mutex_lock(&cache_lock);
+  uint64_t now = hak_os_clock_ms();
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    cache_slot_t* s = &slots[i];
+    if (s->base == NULL) continue;
+    if (!s->purged && (force || now >= s->deadline_ms)) {
+      slot_purge(s, now);
+      released += s->size;
+    }
+    if (s->purged && (force || now >= s->deadline_ms)) slot_release(s);
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return released;
+}
+
 void hak_cache_lock(void) {
   pthread_mutex_lock(&cache_lock);
 }

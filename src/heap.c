@@ -123,6 +123,20 @@ void hak_heap_done(hak_heap_t* heap) {
   heap_release(heap);
 }
 
+static void page_free_if_empty(hak_heap_t* heap, hak_page_t* page) {
+  hak_page_collect(page);
+  if (page->used == 0) hak_page_free(heap, page);
+}
+
+size_t hak_heap_collect(hak_heap_t* heap, bool force) {
+  hak_heap_delayed_free_all(heap);
+  heap_for_each_page(heap, page_free_if_empty);
+  size_t released = 0;
+  for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next)
+    released += hak_segment_purge_free_pages(s);
+  return released + hak_cache_collect(force);
+}
+
 void hak_heap_pool_lock(void) {
   pthread_mutex_lock(&heap_pool_lock);
 }

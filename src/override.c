@@ -74,6 +74,11 @@ HAK_PUBLIC struct mallinfo mallinfo(void) {
   return (struct mallinfo){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
 }
 
+/* pad is ignored: hakmem keeps no top-of-heap to leave padding in. */
+HAK_PUBLIC int malloc_trim(size_t pad) {
+  return hak_collect(true) > 0;
+}
+
 HAK_PUBLIC int malloc_info(int options, FILE* out) {
   if (options != 0) {
     errno = EINVAL;

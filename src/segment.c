@@ -84,6 +84,16 @@ static size_t page_shift_of(hak_page_kind_t kind) {
   }
 }
 
+/* The blocks area of page i. */
+static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
+  size_t page_size = (size_t)1 << s->page_shift;
+  uint8_t* start = (uint8_t*)s + i * page_size;
+  uint8_t* end = start + page_size;
+  if (i == 0) start = (uint8_t*)s + s->header_size;
+  *area = (size_t)(end - start);
+  return start;
+}
+
 /* Maps (or takes from the cache) and registers a segment; the caller sets
  * the owner.  *stale tells whether memory past the header may be dirty. */
 static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
@@ -111,6 +121,12 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
 static void segment_destroy(hak_segment_t* s) {
   segment_map_set(s, false);
   hak_stat_sub(segments, 1);
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (!(s->purged_pages & ((uint64_t)1 << i))) continue;
+    size_t area;
+    page_area(s, i, &area);
+    hak_stats_unpurged(area);
+  }
   hak_cache_put(s, s->segment_size);
 }
 
@@ -126,16 +142,6 @@ static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
   return s;
 }
 
-/* The blocks area of page i. */
-static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
-  size_t page_size = (size_t)1 << s->page_shift;
-  uint8_t* start = (uint8_t*)s + i * page_size;
-  uint8_t* end = start + page_size;
-  if (i == 0) start = (uint8_t*)s + s->header_size;
-  *area = (size_t)(end - start);
-  return start;
-}
-
 hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size) {
   hak_segment_list_t* list = free_list_of(heap, kind);
   hak_segment_t* s = list != NULL ? list->first : NULL;
@@ -145,9 +151,13 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   while (s->pages[i].in_use) i++;
   hak_page_t* page = &s->pages[i];
   s->used_pages++;
-  if (s->used_pages == s->page_count) free_list_remove(s);
   size_t area;
   uint8_t* start = page_area(s, i, &area);
+  if (s->purged_pages & ((uint64_t)1 << i)) {
+    s->purged_pages &= ~((uint64_t)1 << i);
+    hak_stats_unpurged(area);
+  }
+  if (s->used_pages == s->page_count) free_list_remove(s);
   page->in_use = 1;
   hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
   hak_stat_add(page_bytes, area);
@@ -171,6 +181,20 @@ bool hak_segment_page_free(hak_page_t* page) {
   list_remove(&hak_load_relaxed(&s->heap)->segments, s);
   segment_destroy(s);
   return true;
+}
+
+size_t hak_segment_purge_free_pages(hak_segment_t* s) {
+  size_t purged = 0;
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (s->pages[i].in_use || (s->purged_pages & ((uint64_t)1 << i))) continue;
+    size_t area;
+    uint8_t* start = page_area(s, i, &area);
+    hak_os_purge(start, area);
+    hak_stats_purged(area);
+    s->purged_pages |= (uint64_t)1 << i;
+    purged += area;
+  }
+  return purged;
 }
 
 /* ---- huge and over-aligned blocks ----------------------------------------

@@ -123,6 +123,8 @@ uint64_t hak_os_clock_ms(void);
 void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty);
 /* Keeps a mapping for reuse (making room if need be). */
 void hak_cache_put(void* base, size_t size);
+/* Purges (force: and unmaps) what the cache holds; returns the bytes. */
+size_t hak_cache_collect(bool force);
 void hak_cache_lock(void);
 void hak_cache_unlock(void);
 
@@ -138,6 +140,8 @@ hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero);
 bool hak_segment_huge_claim(hak_segment_t* segment);
 void hak_segment_huge_free(hak_segment_t* segment);
 hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size);
+/* Gives back the memory of the segment's free pages; returns the bytes. */
+size_t hak_segment_purge_free_pages(hak_segment_t* segment);
 void hak_segment_abandon(hak_segment_t* segment);
 /* Hands an abandoned segment to heap, or returns NULL. */
 hak_segment_t* hak_segment_reclaim(hak_heap_t* heap);
@@ -167,6 +171,9 @@ void hak_heap_done(hak_heap_t* heap);
 void hak_heap_delayed_free_all(hak_heap_t* heap);
 bool hak_heap_reclaim_abandoned(hak_heap_t* heap);
 void hak_heap_after_fork_child(hak_heap_t* heap);
+/* Frees the heap's empty pages and gives back the memory of its free ones
+ * (and, with force, everything in the segment cache); returns the bytes. */
+size_t hak_heap_collect(hak_heap_t* heap, bool force);
 void hak_heap_pool_lock(void);
 void hak_heap_pool_unlock(void);
 

@@ -111,6 +111,7 @@ typedef struct hak_segment_s {
   struct hak_segment_s* free_next;
   struct hak_segment_s* free_prev;
   bool in_free_list;
+  uint64_t purged_pages; /* bit i: page i is free and its memory given back */
   hak_page_t pages[];
 } hak_segment_t;
 
