@@ -43,6 +43,7 @@ static void fork_child(void) {
  * any allocation made by the calls below is served normally. */
 static void process_init(void) {
   hak_options_init();
+  hak_bin_table_init();
   pthread_key_create(&heap_key, thread_done);
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   if (hak_options.verbose) hak_options_print();

@@ -15,6 +15,14 @@ size_t hak_bin_block_size(size_t bin) {
   return ((5 + k) << (b - 2)) * 16;
 }
 
+/* Bin 0 has no pages: an unfilled entry leads to the slow path. */
+uint8_t hak_bin_table[HAK_SMALL_OBJ_MAX / HAK_BIN_TABLE_STEP + 1];
+
+void hak_bin_table_init(void) {
+  for (size_t i = 1; i < sizeof(hak_bin_table); i++)
+    hak_bin_table[i] = (uint8_t)hak_bin_of(i * HAK_BIN_TABLE_STEP);
+}
+
 static hak_page_kind_t kind_of(size_t block_size) {
   if (block_size <= HAK_SMALL_OBJ_MAX) return HAK_PAGE_SMALL;
   if (block_size <= HAK_MEDIUM_OBJ_MAX) return HAK_PAGE_MEDIUM;

@@ -19,6 +19,7 @@
 #define hak_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 
 /* ---- globals ------------------------------------------------------------ */
+extern uint8_t hak_bin_table[HAK_SMALL_OBJ_MAX / HAK_BIN_TABLE_STEP + 1];
 extern hak_page_t hak_page_empty;
 extern hak_heap_t hak_heap_empty;
 extern __thread hak_heap_t* hak_heap_default;
@@ -150,6 +151,8 @@ void hak_segment_unlock_all(void);
 
 /* ---- page.c ------------------------------------------------------------- */
 size_t hak_bin_block_size(size_t bin);
+/* Fills hak_bin_table; until then it sends every request to the slow path. */
+void hak_bin_table_init(void);
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin);
 /* A page of size's bin with a free block; NULL when out of memory. */
 hak_page_t* hak_page_find(hak_heap_t* heap, size_t size);
@@ -261,6 +264,16 @@ static inline void* hak_malloc_inline(size_t size) {
     hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
     hak_block_t* block = page->free;
     if (hak_likely(block != NULL)) {
+      page->free = block->next;
+      page->used++;
+      hak_hot_stat(bin_allocs[page->bin], 1);
+      return block;
+    }
+  } else if (hak_likely(size <= HAK_SMALL_OBJ_MAX)) {
+    size_t bin = hak_bin_table[(size + HAK_BIN_TABLE_STEP - 1) / HAK_BIN_TABLE_STEP];
+    hak_page_t* page = heap->pages[bin].first;
+    if (hak_likely(page != NULL && page->free != NULL)) {
+      hak_block_t* block = page->free;
       page->free = block->next;
       page->used++;
       hak_hot_stat(bin_allocs[page->bin], 1);

@@ -31,6 +31,9 @@
 /* Requests up to this size take the direct-page fast path. */
 #define HAK_SMALL_SIZE_MAX 1024
 #define HAK_DIRECT_COUNT (HAK_SMALL_SIZE_MAX / 8 + 1)
+/* Up to HAK_SMALL_OBJ_MAX a table in steps of this many bytes gives the
+ * bin (size classes above 1 KiB are multiples of 256). */
+#define HAK_BIN_TABLE_STEP 128
 
 /* Segment headers and page starts are multiples of this, which (with the
  * size classes) makes every block of a class aligned to the largest power
