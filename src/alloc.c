@@ -31,6 +31,7 @@ void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
     heap = hak_thread_heap();
     if (heap == NULL) return out_of_memory();
   }
+  hak_purger_poll();
   if (size > HAK_LARGE_OBJ_MAX) {
     if (size > HAK_MAX_REQUEST) return out_of_memory();
     return huge_alloc(size, 0, false);

@@ -5,7 +5,7 @@
  * purge delay (HAKMEM_PURGE_DELAY_MS) is purged, its physical memory given
  * back and the range kept; one left purged for UNMAP_DELAY_MS is unmapped.
  * At most HAKMEM_CACHE_MAX bytes are kept.  The work is done whenever the
- * cache is used. */
+ * cache is used, and by the purger thread when the program is quiet. */
 #include "internal/internal.h"
 
 #include <pthread.h>
@@ -45,6 +45,17 @@ static void cache_expire(uint64_t now) {
     if (s->purged) slot_release(s);
     else slot_purge(s, now);
   }
+}
+
+uint64_t hak_cache_expire(void) {
+  pthread_mutex_lock(&cache_lock);
+  cache_expire(hak_os_clock_ms());
+  uint64_t next = UINT64_MAX;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    if (slots[i].base != NULL && slots[i].deadline_ms < next) next = slots[i].deadline_ms;
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return next;
 }
 
 void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty) {
@@ -118,6 +129,7 @@ void hak_cache_put(void* base, size_t size) {
   hak_stat_add(cached_bytes, size);
   if (hak_options.purge_delay_ms == 0) slot_purge(slot, now);
   pthread_mutex_unlock(&cache_lock);
+  hak_purger_notify();
 }
 
 size_t hak_cache_collect(bool force) {

@@ -64,6 +64,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
       return;
     }
     hak_segment_huge_free(segment);
+    hak_purger_poll();
     return;
   }
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
@@ -72,6 +73,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
       return;
     }
     hak_free_local_block(page, block);
+    hak_purger_poll();
     return;
   }
   free_remote(segment, page, block);

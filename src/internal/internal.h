@@ -124,10 +124,27 @@ uint64_t hak_os_clock_ms(void);
 void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty);
 /* Keeps a mapping for reuse (making room if need be). */
 void hak_cache_put(void* base, size_t size);
+/* Purges and unmaps what is due; returns the next deadline (ms) or
+ * UINT64_MAX when the cache is empty. */
+uint64_t hak_cache_expire(void);
 /* Purges (force: and unmaps) what the cache holds; returns the bytes. */
 size_t hak_cache_collect(bool force);
 void hak_cache_lock(void);
 void hak_cache_unlock(void);
+
+/* ---- purger.c: the thread that expires the cache while the program rests - */
+/* The cache has memory to expire: wake the purger, or ask for one. */
+void hak_purger_notify(void);
+enum { HAK_PURGER_IDLE, HAK_PURGER_WANTED, HAK_PURGER_STARTING, HAK_PURGER_RUNNING, HAK_PURGER_FAILED };
+extern _Atomic(int) hak_purger_state;
+void hak_purger_start(void);
+/* Starts the purger if one was asked for.  Call only where creating a
+ * thread (which can allocate) is safe: no lock held, no heap half-changed. */
+static inline void hak_purger_poll(void) {
+  if (hak_unlikely(hak_load_relaxed(&hak_purger_state) == HAK_PURGER_WANTED)) hak_purger_start();
+}
+void hak_purger_lock(void);
+void hak_purger_unlock(bool child);
 
 /* ---- segment.c ---------------------------------------------------------- */
 /* One bit per possible segment address below 2^48: is this one ours? */
