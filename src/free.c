@@ -73,10 +73,10 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
       return;
     }
     hak_free_local_block(page, block);
-    hak_purger_poll();
-    return;
+  } else {
+    free_remote(segment, page, block);
   }
-  free_remote(segment, page, block);
+  hak_purger_poll();
 }
 
 void hak_free(void* p) {

@@ -1,10 +1,11 @@
 /* The purger: a thread that gives back the memory of freed segments when
  * their purge delay runs out, so that a program that frees a lot and then
- * goes quiet does not keep it.  Everything else purges on the program's own
- * slow paths; this thread only expires the segment cache, which is shared
- * and locked.  It is started the first time the cache holds memory, from a
- * point where starting a thread (which may allocate) is safe, and again in
- * a forked child if that child frees segments in turn. */
+ * goes quiet does not keep it.  It also releases segments abandoned by
+ * exited threads once other threads have freed all their blocks.  It only
+ * touches what no thread owns: the segment cache and the abandoned list,
+ * both locked.  It is started the first time there is such work, from a
+ * point where starting a thread (which may allocate) is safe, and again in a
+ * forked child if that child has such work in turn. */
 #define _GNU_SOURCE
 #include "internal/internal.h"
 
@@ -17,14 +18,44 @@ static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t purger_cond;
 static bool purger_kicked;
 
+/* Abandoned segments are swept every SWEEP_MIN_MS, backing off to
+ * SWEEP_MAX_MS while sweeps find nothing to release. */
+#define SWEEP_MIN_MS 100
+#define SWEEP_MAX_MS 10000
+#define SWEEP_BUDGET 64
+
+typedef struct sweep_clock_s {
+  uint64_t interval;
+  uint64_t next;
+} sweep_clock_t;
+
+/* Sweeps when due; returns when the next sweep is (UINT64_MAX: none). */
+static uint64_t sweep_if_due(sweep_clock_t* clock, uint64_t now) {
+  if (hak_segment_abandoned_count() == 0) {
+    clock->interval = SWEEP_MIN_MS;
+    clock->next = now + SWEEP_MIN_MS;
+    return UINT64_MAX;
+  }
+  if (now >= clock->next) {
+    bool released = hak_segment_sweep_abandoned(SWEEP_BUDGET) > 0;
+    clock->interval = released ? SWEEP_MIN_MS : clock->interval * 2;
+    if (clock->interval > SWEEP_MAX_MS) clock->interval = SWEEP_MAX_MS;
+    clock->next = now + clock->interval;
+  }
+  return clock->next;
+}
+
 static void* purger_main(void* arg) {
   (void)arg;
   pthread_setname_np(pthread_self(), "hakmem-purge");
+  sweep_clock_t sweep = {SWEEP_MIN_MS, hak_os_clock_ms() + SWEEP_MIN_MS};
   pthread_mutex_lock(&purger_lock);
   for (;;) {
     purger_kicked = false;
     pthread_mutex_unlock(&purger_lock);
     uint64_t next = hak_cache_expire();
+    uint64_t next_sweep = sweep_if_due(&sweep, hak_os_clock_ms());
+    if (next_sweep < next) next = next_sweep;
     pthread_mutex_lock(&purger_lock);
     if (purger_kicked) continue;
     if (next == UINT64_MAX) {

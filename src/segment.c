@@ -33,6 +33,14 @@ static void list_push(hak_segment_list_t* list, hak_segment_t* s) {
   list->first = s;
 }
 
+static void list_append(hak_segment_list_t* list, hak_segment_t* s) {
+  s->next = NULL;
+  s->prev = list->last;
+  if (list->last != NULL) list->last->next = s;
+  else list->first = s;
+  list->last = s;
+}
+
 static void list_remove(hak_segment_list_t* list, hak_segment_t* s) {
   if (s->prev != NULL) s->prev->next = s->next;
   else list->first = s->next;
@@ -303,10 +311,10 @@ void hak_segment_abandon(hak_segment_t* s) {
   list_push(&abandoned, s);
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   pthread_mutex_unlock(&abandoned_lock);
+  hak_purger_notify(); /* its blocks may all be freed by others later */
 }
 
-hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
-  if (hak_load_relaxed(&abandoned_count) == 0) return NULL;
+static hak_segment_t* abandoned_pop(void) {
   pthread_mutex_lock(&abandoned_lock);
   hak_segment_t* s = abandoned.first;
   if (s != NULL) {
@@ -314,6 +322,54 @@ hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
     atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
   }
   pthread_mutex_unlock(&abandoned_lock);
+  return s;
+}
+
+size_t hak_segment_abandoned_count(void) {
+  return hak_load_relaxed(&abandoned_count);
+}
+
+/* Collects the remote frees of an ownerless segment; when no block is left
+ * in use, releases it.  While we hold it no other thread can reclaim it, and
+ * other threads' frees only push onto its pages' thread_free lists. */
+static bool abandoned_release_if_empty(hak_segment_t* s) {
+  for (size_t i = 0; i < s->page_count; i++) {
+    hak_page_t* page = &s->pages[i];
+    if (!page->in_use) continue;
+    hak_page_collect(page);
+    if (page->used != 0) return false;
+  }
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (!s->pages[i].in_use) continue;
+    size_t area;
+    page_area(s, i, &area);
+    hak_stat_sub(page_bytes, area);
+  }
+  segment_destroy(s);
+  return true;
+}
+
+size_t hak_segment_sweep_abandoned(size_t budget) {
+  size_t released = 0;
+  for (size_t n = 0; n < budget; n++) {
+    hak_segment_t* s = abandoned_pop();
+    if (s == NULL) break;
+    if (abandoned_release_if_empty(s)) {
+      released++;
+      continue;
+    }
+    /* Still in use: to the back, so the next sweep looks at others first. */
+    pthread_mutex_lock(&abandoned_lock);
+    list_append(&abandoned, s);
+    atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&abandoned_lock);
+  }
+  return released;
+}
+
+hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
+  if (hak_load_relaxed(&abandoned_count) == 0) return NULL;
+  hak_segment_t* s = abandoned_pop();
   if (s == NULL) return NULL;
   hak_store_release(&s->heap, heap);
   hak_store_release(&s->thread_id, heap->thread_id);

@@ -161,6 +161,10 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size);
 /* Gives back the memory of the segment's free pages; returns the bytes. */
 size_t hak_segment_purge_free_pages(hak_segment_t* segment);
 void hak_segment_abandon(hak_segment_t* segment);
+size_t hak_segment_abandoned_count(void);
+/* Releases abandoned segments whose blocks have all been freed since, looking
+ * at most at budget of them; returns how many it released. */
+size_t hak_segment_sweep_abandoned(size_t budget);
 /* Hands an abandoned segment to heap, or returns NULL. */
 hak_segment_t* hak_segment_reclaim(hak_heap_t* heap);
 void hak_segment_lock_all(void);

@@ -95,6 +95,6 @@ run_consumer find_package-static "$work/cmake/consumer_static"
 
 "$prefix/bin/hakmem" --verbose -- true 2>"$work/launcher.err" ||
   fail "installed launcher failed: $(cat "$work/launcher.err")"
-grep -E '^hakmem ' "$work/launcher.err" | grep -q ' active' ||
+grep -qE '^hakmem .* active' "$work/launcher.err" ||
   fail "installed launcher: no 'hakmem ... active' banner: $(cat "$work/launcher.err")"
 echo "ok: installed launcher preloads the installed library"

@@ -37,7 +37,7 @@ has() {
 }
 
 expect 0 "--verbose" "$launcher" --lib "$lib" --verbose -- true
-grep -E '^hakmem ' "$work/err" | grep -q ' active' ||
+grep -qE '^hakmem .* active' "$work/err" ||
   fail "--verbose: no 'hakmem ... active' banner on stderr: $(cat "$work/err")"
 echo "ok: --verbose: the command ran under hakmem"
 

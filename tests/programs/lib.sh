@@ -1,19 +1,21 @@
 # Helpers for the real-program tests, sourced by each script.
 #
-# Every script takes the path of libhakmem.so as its only argument, runs a
-# program once under hakmem (LD_PRELOAD, with HAKMEM_VERBOSE=1 to prove hakmem
-# really was in use) and once on glibc, and compares what the two printed.
+# Every script takes the path of libhakmem.so as its first argument (any
+# arguments of its own follow, left in "$@"), runs a program once under hakmem
+# (LD_PRELOAD, with HAKMEM_VERBOSE=1 to prove hakmem really was in use) and
+# once on glibc, and compares what the two printed.
 # Exit status 77 tells CTest the test was skipped.
 
 set -euo pipefail
 
 SKIP=77
 
-if [ $# -ne 1 ] || [ ! -f "$1" ]; then
-  echo "usage: $0 /path/to/libhakmem.so" >&2
+if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+  echo "usage: $0 /path/to/libhakmem.so [ARGS...]" >&2
   exit 2
 fi
 HAKMEM_LIB=$(readlink -f "$1")
+shift
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-program.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -38,7 +40,8 @@ run_hakmem() {
     cat "$errfile" >&2
     exit 1
   fi
-  if ! grep -E '^hakmem ' "$errfile" | grep -q ' active'; then
+  # One grep: under pipefail, `grep | grep -q` fails when -q stops reading early.
+  if ! grep -qE '^hakmem .* active' "$errfile"; then
     echo "FAIL: no 'hakmem ... active' banner on stderr: hakmem was not in use" >&2
     cat "$errfile" >&2
     exit 1
