@@ -2,6 +2,7 @@
 """Instructions per operation, counted by valgrind's callgrind.
 
     bench/insns.py [--workloads tiny_hot,random_mixed] [--allocators hakmem,glibc]
+                   [--lib PATH]   # another build of hakmem, e.g. one with -DHAKMEM_STATS=ON
 
 Each workload runs twice per allocator under callgrind: with N operations and
 with none.  The difference of the instruction totals divided by N cancels
@@ -48,13 +49,14 @@ def main():
     p.add_argument("--allocators", type=lambda s: s.split(","),
                    default=[x for x in os.environ.get("BENCH_ALLOCATORS", "").split(",") if x],
                    help="comma list (env BENCH_ALLOCATORS)")
+    p.add_argument("--lib", help="count this libhakmem.so instead of building build/'s")
     args = p.parse_args()
     unknown = [w for w in args.workloads if w not in CASES]
     if unknown:
         raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
 
     started = time.monotonic()
-    hakmem_lib = build.build_hakmem()
+    hakmem_lib = os.path.abspath(args.lib) if args.lib else build.build_hakmem()
     exes = build.build_programs([CASES[w][0] for w in args.workloads])
     chosen, missing = allocators.select(args.allocators, hakmem_lib)
     for name in missing:
