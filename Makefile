@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test bench clean
+.PHONY: all build test bench soak clean
 
 all: build
 
@@ -17,6 +17,11 @@ test: build
 # BENCH_WORKLOADS=a,b and BENCH_ALLOCATORS=a,b pass through the environment.
 bench:
 	python3 bench/run.py
+
+# The long run of bench/README.md; SOAK_SECONDS (default 600, 3600 for a
+# release), SOAK_THREADS and SOAK_MODE pass through the environment.
+soak:
+	python3 bench/soak.py
 
 clean:
 	rm -rf $(BUILD)

@@ -1,1 +1,1 @@
-"""Shared machinery of the benchmark tools (run.py, ab.py, insns.py)."""
+"""Shared machinery of the benchmark tools (run.py, ab.py, insns.py, soak.py, burst.py)."""

@@ -1,5 +1,5 @@
 /* Bounded multi-producer multi-consumer queue of pointer batches for
- * cross_thread, built on one mutex and two condition variables.  Batches of
+ * cross_thread and soak, built on one mutex and two condition variables.  Batches of
  * BATCH pointers are copied in and out of a fixed ring, so the queue itself
  * never calls malloc and its locking is paid once per BATCH frees. */
 #ifndef BENCH_HANDOFF_QUEUE_H
@@ -46,6 +46,33 @@ static inline void queue_push(queue_t* q, const batch_t* b) {
 static inline bool queue_pop(queue_t* q, batch_t* out) {
   pthread_mutex_lock(&q->lock);
   while (q->len == 0 && !q->closed) pthread_cond_wait(&q->not_empty, &q->lock);
+  bool got = q->len > 0;
+  if (got) {
+    *out = q->ring[q->head];
+    q->head = (q->head + 1) % QUEUE_BATCHES;
+    q->len--;
+    pthread_cond_signal(&q->not_full);
+  }
+  pthread_mutex_unlock(&q->lock);
+  return got;
+}
+
+/* Non-blocking variants, for threads that both send and receive: two of
+ * them pushing to each other's full queue would otherwise wait forever. */
+static inline bool queue_try_push(queue_t* q, const batch_t* b) {
+  pthread_mutex_lock(&q->lock);
+  bool room = q->len < QUEUE_BATCHES;
+  if (room) {
+    q->ring[(q->head + q->len) % QUEUE_BATCHES] = *b;
+    q->len++;
+    pthread_cond_signal(&q->not_empty);
+  }
+  pthread_mutex_unlock(&q->lock);
+  return room;
+}
+
+static inline bool queue_try_pop(queue_t* q, batch_t* out) {
+  pthread_mutex_lock(&q->lock);
   bool got = q->len > 0;
   if (got) {
     *out = q->ring[q->head];

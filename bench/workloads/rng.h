@@ -42,4 +42,13 @@ static inline uint64_t rng_range(rng_t* r, uint64_t lo, uint64_t hi) {
   return lo + rng_below(r, hi - lo + 1);
 }
 
+/* Log-uniform in [lo, hi], lo and hi powers of two: a uniform octave, then a
+ * uniform size within it.  Each octave is drawn equally often, as sizes are in
+ * real programs, while the large octaves hold most of the bytes. */
+static inline uint64_t rng_log_uniform(rng_t* r, uint64_t lo, uint64_t hi) {
+  unsigned octaves = (unsigned)(__builtin_ctzll(hi) - __builtin_ctzll(lo));
+  uint64_t base = lo << rng_below(r, octaves);
+  return base + rng_below(r, base + 1);
+}
+
 #endif
