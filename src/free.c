@@ -10,6 +10,11 @@ hak_page_t* hak_page_of_block(const void* p) {
   return hak_is_block_start(page, p) ? page : NULL;
 }
 
+bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block) {
+  return hak_load_relaxed(&segment->thread_id) == hak_thread_id() &&
+         (block == page->free || page->used == 0);
+}
+
 void hak_free_invalid(const void* p, const char* what) {
   hak_error(what, p);
 }
@@ -67,11 +72,11 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     hak_purger_poll();
     return;
   }
+  if (hak_block_known_free(segment, page, block)) {
+    hak_free_invalid(block, "free(): double free");
+    return;
+  }
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
-    if (block == page->free || page->used == 0) {
-      hak_free_invalid(block, "free(): double free");
-      return;
-    }
     hak_free_local_block(page, block);
   } else {
     free_remote(segment, page, block);

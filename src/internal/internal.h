@@ -212,6 +212,10 @@ void hak_free_invalid(const void* p, const char* what);
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
+/* True when the block is certainly free already: on this thread's page, it
+ * heads the free list, or the page has no block in use.  (Anything deeper
+ * would cost a list walk; other threads' pages cannot be asked.) */
+bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block);
 /* glibc's legacy aligned entry points, for the overrides. */
 void* hak_memalign(size_t alignment, size_t size);
 void* hak_valloc(size_t size);

@@ -1,0 +1,42 @@
+/* Frees of interior pointers into a live block of each tier (argv[1]: small,
+ * medium, large or huge): each is reported and ignored, and the block keeps
+ * its contents and is freed normally afterwards.  test_bad_free tries p + 16;
+ * here the offsets are odd, word-aligned, 16-aligned, the middle and the last
+ * byte, and, in a huge block, the 4 MiB boundaries inside it, where masking
+ * the pointer finds the block's own segment header (just before a boundary)
+ * or no segment at all (just past it). */
+#include "common.h"
+
+static void free_at(char* p, size_t offset)
+{
+  free(launder(p + offset));
+}
+
+int main(int argc, char** argv)
+{
+  CHECK(argc == 2);
+  size_t size = tier_size(argv[1]);
+  char* p = malloc(size);
+  CHECK(p != NULL);
+  pattern_fill(p, size, 2);
+
+  /* Five bad frees, eight in a huge block: tests/CMakeLists.txt tells
+   * expect.sh as much. */
+  const size_t offsets[] = {1, 8, 48, size / 2 + 16, size - 1};
+  for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) free_at(p, offsets[i]);
+  if (size > SEGMENT_SIZE) {
+    uintptr_t boundary = ((uintptr_t)p + SEGMENT_SIZE) & ~(uintptr_t)(SEGMENT_SIZE - 1);
+    size_t to_boundary = (size_t)(boundary - (uintptr_t)p);
+    CHECK(to_boundary + SEGMENT_SIZE / 2 < size);
+    free_at(p, to_boundary);
+    free_at(p, to_boundary + 16);
+    free_at(p, to_boundary + SEGMENT_SIZE / 2);
+  }
+
+  CHECK(pattern_mismatch(p, size, 2) == SIZE_MAX);
+  check_heap_works(size);
+  CHECK(pattern_mismatch(p, size, 2) == SIZE_MAX);
+  free(p);
+  check_report(argv[0]);
+  return 0;
+}
