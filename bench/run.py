@@ -26,8 +26,8 @@ def parse_args():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
                    help="small arguments, ~1 minute in all (env BENCH_QUICK=1)")
-    p.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "5")),
-                   help="runs per workload and allocator (env BENCH_RUNS, default 5)")
+    p.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "7")),
+                   help="runs per workload and allocator (env BENCH_RUNS, default 7)")
     p.add_argument("--workloads", default=env_list("BENCH_WORKLOADS"),
                    type=lambda s: s.split(","), help="comma list (env BENCH_WORKLOADS)")
     p.add_argument("--allocators", default=env_list("BENCH_ALLOCATORS"),
