@@ -9,20 +9,12 @@
 #include <time.h>
 
 #include "check.h"
+#include "resident.h"
 
 #define MiB ((size_t)1 << 20)
 enum { COUNT = 800000 };
 
 static void* blocks[COUNT];
-
-static size_t resident_bytes(void)
-{
-  long pages = 0, resident = 0;
-  FILE* f = fopen("/proc/self/statm", "r");
-  CHECK(f != NULL && fscanf(f, "%ld %ld", &pages, &resident) == 2);
-  fclose(f);
-  return (size_t)resident * 4096;
-}
 
 /* About 200 MiB of small blocks, left behind when the thread exits. */
 static void* leave_blocks(void* arg)

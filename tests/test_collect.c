@@ -8,19 +8,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "resident.h"
 #include "hakmem.h"
 #include "rng.h"
 
 #define MiB ((size_t)1 << 20)
-
-static size_t resident_bytes(void)
-{
-  long pages = 0, resident = 0;
-  FILE* f = fopen("/proc/self/statm", "r");
-  CHECK(f != NULL && fscanf(f, "%ld %ld", &pages, &resident) == 2);
-  fclose(f);
-  return (size_t)resident * 4096;
-}
 
 /* About 400 MiB in mixed sizes, every byte written, then all freed. */
 static void burst(void)

@@ -9,17 +9,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "resident.h"
 
 #define MiB ((size_t)1 << 20)
-
-static size_t resident_bytes(void)
-{
-  long pages = 0, resident = 0;
-  FILE* f = fopen("/proc/self/statm", "r");
-  CHECK(f != NULL && fscanf(f, "%ld %ld", &pages, &resident) == 2);
-  fclose(f);
-  return (size_t)resident * 4096;
-}
 
 int main(void)
 {
