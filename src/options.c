@@ -29,6 +29,8 @@ static const option_desc_t option_table[] = {
      "how long freed memory stays warm before it is given back (speed 1000, balanced 10, lean 0)"},
     {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max,
      "most bytes of freed segments kept mapped for reuse (speed 1G, balanced 256M, lean 64M)"},
+    {"HAKMEM_PURGE_THREAD", OPTION_BOOL, &hak_options.purge_thread,
+     "let a background thread give freed memory back while the program is quiet"},
     {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats,
      "print a statistics summary on stderr at exit"},
     {"HAKMEM_VERBOSE", OPTION_BOOL, &hak_options.verbose,
@@ -161,6 +163,7 @@ void hak_options_init(void) {
   hak_options.mode = HAK_MODE_BALANCED;
   hak_options.purge_delay_ms = UINT64_MAX;
   hak_options.cache_max = SIZE_MAX;
+  hak_options.purge_thread = true;
   for (char** env = environ; env != NULL && *env != NULL; env++) {
     const char* entry = *env;
     if (strncmp(entry, "HAKMEM_", 7) != 0) continue;

@@ -90,6 +90,10 @@ void hak_purger_notify(void) {
 
 void hak_purger_start(void) {
   int wanted = HAK_PURGER_WANTED;
+  if (!hak_options.purge_thread) {
+    hak_store_relaxed(&hak_purger_state, HAK_PURGER_FAILED); /* never, then */
+    return;
+  }
   if (!atomic_compare_exchange_strong(&hak_purger_state, &wanted, HAK_PURGER_STARTING)) return;
   /* Nobody signals the condition before it is RUNNING. */
   purger_cond_init();

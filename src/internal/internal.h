@@ -31,6 +31,7 @@ typedef struct hak_options_s {
   hak_mode_t mode;
   uint64_t purge_delay_ms;
   size_t cache_max;
+  bool purge_thread;
   bool show_stats;
   bool verbose;
   bool abort_on_error;
