@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test bench soak clean
+.PHONY: all build test bench soak fuzz clean
 
 all: build
 
@@ -22,6 +22,21 @@ bench:
 # release), SOAK_THREADS and SOAK_MODE pass through the environment.
 soak:
 	python3 bench/soak.py
+
+# libFuzzer run of tests/fuzz/fuzz_api.c for FUZZ_SECONDS (default 60), built
+# with clang in its own tree.  New inputs collect in $(FUZZ_BUILD)/corpus
+# (the seeds in tests/fuzz/corpus are only read); a crash is saved in
+# $(FUZZ_BUILD) and fails the target.
+FUZZ_BUILD   ?= $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_api
+	mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/tests/fuzz_api -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)

@@ -133,7 +133,15 @@ size_t hak_collect(bool force) {
 
 bool hak_owns(const void* p) {
   uintptr_t chunk = (uintptr_t)p & ~(uintptr_t)HAK_SEGMENT_MASK;
-  return hak_segment_map_contains((void*)chunk) || hak_page_of_block(p) != NULL;
+  if (hak_segment_map_contains((void*)chunk) || hak_page_of_block(p) != NULL) return true;
+  /* A huge block starts past its segment's header, so its first 4 MiB
+   * reach into the next chunk of address space. */
+  hak_segment_t* before = (hak_segment_t*)(chunk - HAK_SEGMENT_SIZE);
+  if (chunk < HAK_SEGMENT_SIZE || !hak_segment_map_contains(before) || before->kind != HAK_PAGE_HUGE)
+    return false;
+  const uint8_t* start = before->pages[0].start;
+  const uint8_t* end = (const uint8_t*)before + before->segment_size;
+  return (const uint8_t*)p < start + HAK_SEGMENT_SIZE && (const uint8_t*)p < end;
 }
 
 /* A huge block keeps its mapping and moves with mremap: no copy. */

@@ -1,0 +1,294 @@
+/* libFuzzer harness for the hak_* API.  hakmem's core sources are compiled
+ * into this program (with coverage and ASan) and called by their own names,
+ * while ASan keeps malloc for itself and for libFuzzer.
+ *
+ * The input is a program over SLOTS block slots.  Each operation is an op
+ * byte, a slot byte and the op's arguments; missing bytes read as zero.
+ *   0 malloc         slot size
+ *   1 calloc         slot count size      (count 255: overflowing product)
+ *   2 realloc        slot size
+ *   3 reallocarray   slot count size      (count 255: overflowing product)
+ *   4 aligned_alloc  slot align size      (align >= 128: an invalid one)
+ *   5 posix_memalign slot align size
+ *   6 free           slot
+ *   7 check          slot                 (usable size, ownership, pattern)
+ *   8 handoff        slot                 (freed by another thread at the end)
+ *   9 collect        slot force
+ * A size is a tier byte then a big-endian u32 reduced into that tier.
+ * Every live block is filled, to its usable size, with a per-block pattern
+ * that is verified before the block is freed or reallocated; any mismatch
+ * or broken promise traps. */
+#include "hakmem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../pattern.h"
+
+#define SLOTS 64
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+/* Bytes an input may fill beyond the small tier: keeps each run fast. */
+#define INPUT_BUDGET (32 * MIB)
+
+typedef struct {
+  const uint8_t* p;
+  size_t n;
+} input_t;
+
+typedef struct {
+  void* p;
+  size_t size;   /* requested */
+  size_t usable; /* filled with the pattern */
+  uint64_t tag;
+} slot_t;
+
+static slot_t slots[SLOTS];
+static slot_t handoff[SLOTS];
+static size_t handoff_count;
+static size_t budget;
+static uint64_t generation;
+
+#define CHECK(cond, what)                                                    \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      fprintf(stderr, "fuzz_api:%d: %s\n", __LINE__, what);                  \
+      __builtin_trap();                                                      \
+    }                                                                        \
+  } while (0)
+
+static uint8_t take_u8(input_t* in)
+{
+  if (in->n == 0) return 0;
+  in->n--;
+  return *in->p++;
+}
+
+static uint32_t take_u32(input_t* in)
+{
+  uint32_t v = 0;
+  for (int i = 0; i < 4; i++) v = v << 8 | take_u8(in);
+  return v;
+}
+
+/* Mostly small sizes, as real programs ask for; huge ones rarely, and only
+ * while the input's budget lasts. */
+static size_t take_size(input_t* in)
+{
+  uint8_t tier = take_u8(in);
+  uint32_t r = take_u32(in);
+  size_t size;
+  if (tier < 128) size = r % (1 * KIB + 1);
+  else if (tier < 192) size = r % (16 * KIB + 1);
+  else if (tier < 232) size = r % (128 * KIB + 1);
+  else if (tier < 252) size = r % (2 * MIB + 1);
+  else if (tier < 255) size = 2 * MIB + r % (2 * MIB + 1);
+  else size = 4 * MIB + r % (4 * MIB + 1);
+  return size <= budget ? size : size % (1 * KIB + 1);
+}
+
+/* A valid power of two up to 1 MiB, or (high bit set) an invalid one. */
+static size_t take_alignment(input_t* in)
+{
+  static const size_t invalid[] = {0, 3, 24, 48, 3 * 4096, SIZE_MAX};
+  uint8_t a = take_u8(in);
+  if (a & 0x80) return invalid[a % (sizeof invalid / sizeof invalid[0])];
+  return (size_t)1 << (a % 21);
+}
+
+static int is_power_of_two(size_t x)
+{
+  return x != 0 && (x & (x - 1)) == 0;
+}
+
+static void verify(const slot_t* s, const void* p, size_t n)
+{
+  size_t off = pattern_mismatch(p, n, s->tag);
+  if (off != SIZE_MAX) {
+    fprintf(stderr, "fuzz_api: block %p (size %zu, usable %zu) differs at byte %zu\n", p,
+            s->size, s->usable, off);
+    __builtin_trap();
+  }
+}
+
+/* Takes p (of the requested size) into slot s and fills it. */
+static void fill(slot_t* s, void* p, size_t size)
+{
+  CHECK(p != NULL, "allocation failed");
+  CHECK(hak_owns(p), "block not owned");
+  s->p = p;
+  s->size = size;
+  s->usable = hak_usable_size(p);
+  CHECK(s->usable >= size, "usable size below the request");
+  s->tag = ++generation * 0x9E3779B97F4A7C15ull ^ (uint64_t)(s - slots);
+  pattern_fill(p, s->usable, s->tag);
+  budget -= s->usable < budget ? s->usable : budget;
+}
+
+static void release(slot_t* s)
+{
+  if (s->p == NULL) return;
+  CHECK(hak_usable_size(s->p) == s->usable, "usable size changed");
+  verify(s, s->p, s->usable);
+  hak_free(s->p);
+  s->p = NULL;
+}
+
+static int all_zero(const unsigned char* p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != 0) return 0;
+  return 1;
+}
+
+static void op_calloc(input_t* in, slot_t* s)
+{
+  uint8_t count = take_u8(in);
+  size_t size = take_size(in);
+  release(s);
+  if (count == 255) {
+    errno = 0;
+    CHECK(hak_calloc(SIZE_MAX / 2 + 1, 2) == NULL && errno == ENOMEM, "calloc overflow");
+    return;
+  }
+  size_t n = count % 16 + 1, elem = size / n;
+  void* p = hak_calloc(n, elem);
+  CHECK(p != NULL && all_zero(p, n * elem), "calloc block not zeroed");
+  fill(s, p, n * elem);
+}
+
+/* Resizes s to size (realloc of count * elem when count > 0): the old
+ * contents must survive up to the smaller of the two sizes. */
+static void resize(slot_t* s, size_t count, size_t elem)
+{
+  size_t size = count ? count * elem : elem;
+  if (s->p != NULL) verify(s, s->p, s->usable);
+  slot_t old = *s;
+  void* q = count ? hak_reallocarray(s->p, count, elem) : hak_realloc(s->p, size);
+  s->p = NULL;
+  if (q == NULL) {
+    /* hakmem frees the block on realloc(p, 0), as glibc does. */
+    CHECK(size == 0, "realloc failed");
+    return;
+  }
+  if (old.p != NULL) verify(&old, q, old.size < size ? old.size : size);
+  fill(s, q, size);
+}
+
+static void op_reallocarray(input_t* in, slot_t* s)
+{
+  uint8_t count = take_u8(in);
+  size_t size = take_size(in);
+  if (count == 255) {
+    errno = 0;
+    CHECK(hak_reallocarray(s->p, SIZE_MAX / 2 + 1, 2) == NULL && errno == ENOMEM,
+          "reallocarray overflow");
+    if (s->p != NULL) verify(s, s->p, s->usable); /* left as it was */
+    return;
+  }
+  size_t n = count % 16 + 1;
+  resize(s, n, size / n);
+}
+
+static void op_aligned_alloc(input_t* in, slot_t* s)
+{
+  size_t alignment = take_alignment(in);
+  size_t size = take_size(in);
+  release(s);
+  errno = 0;
+  void* p = hak_aligned_alloc(alignment, size);
+  if (!is_power_of_two(alignment)) {
+    CHECK(p == NULL && errno == EINVAL, "aligned_alloc accepted a bad alignment");
+    return;
+  }
+  CHECK((uintptr_t)p % alignment == 0, "aligned_alloc misaligned");
+  fill(s, p, size);
+}
+
+static void op_posix_memalign(input_t* in, slot_t* s)
+{
+  size_t alignment = take_alignment(in);
+  size_t size = take_size(in);
+  release(s);
+  void* untouched = &slots; /* any recognisable pointer */
+  void* p = untouched;
+  errno = 4242;
+  int rc = hak_posix_memalign(&p, alignment, size);
+  CHECK(errno == 4242, "posix_memalign changed errno");
+  if (!is_power_of_two(alignment) || alignment < sizeof(void*)) {
+    CHECK(rc == EINVAL && p == untouched, "posix_memalign accepted a bad alignment");
+    return;
+  }
+  CHECK(rc == 0 && (uintptr_t)p % alignment == 0, "posix_memalign failed or misaligned");
+  fill(s, p, size);
+}
+
+static void op_check(slot_t* s)
+{
+  int local;
+  CHECK(!hak_owns(&local) && !hak_owns(NULL), "owns memory it never handed out");
+  CHECK(hak_usable_size(NULL) == 0, "usable size of NULL");
+  if (s->p == NULL) return;
+  /* hakmem.h promises every address of a block's first 4 MiB. */
+  size_t reach = s->usable < 4 * MIB ? s->usable : 4 * MIB;
+  CHECK(hak_owns(s->p) && hak_owns((char*)s->p + reach - 1), "block not owned");
+  CHECK(hak_usable_size(s->p) == s->usable, "usable size changed");
+  verify(s, s->p, s->usable);
+}
+
+static void* free_handoff(void* arg)
+{
+  (void)arg;
+  for (size_t i = 0; i < handoff_count; i++) release(&handoff[i]);
+  return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+  input_t in = {data, size};
+  budget = INPUT_BUDGET;
+  generation = 0;
+  handoff_count = 0;
+  while (in.n > 0) {
+    uint8_t op = take_u8(&in) % 10;
+    slot_t* s = &slots[take_u8(&in) % SLOTS];
+    switch (op) {
+    case 0: {
+      size_t n = take_size(&in);
+      release(s);
+      fill(s, hak_malloc(n), n);
+      break;
+    }
+    case 1: op_calloc(&in, s); break;
+    case 2: resize(s, 0, take_size(&in)); break;
+    case 3: op_reallocarray(&in, s); break;
+    case 4: op_aligned_alloc(&in, s); break;
+    case 5: op_posix_memalign(&in, s); break;
+    case 6:
+      if (s->p == NULL) hak_free(NULL);
+      release(s);
+      break;
+    case 7: op_check(s); break;
+    case 8:
+      if (s->p == NULL) break;
+      if (handoff_count == SLOTS) {
+        release(s); /* the list is full: free it here instead */
+        break;
+      }
+      handoff[handoff_count++] = *s;
+      s->p = NULL;
+      break;
+    case 9: hak_collect(take_u8(&in) & 1); break;
+    }
+  }
+  /* Cross-thread frees, then everything else: nothing outlives the input. */
+  if (handoff_count > 0) {
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, free_handoff, NULL) == 0, "pthread_create");
+    pthread_join(thread, NULL);
+  }
+  for (size_t i = 0; i < SLOTS; i++) release(&slots[i]);
+  return 0;
+}
