@@ -158,7 +158,7 @@ void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
   hak_page_t* page = hak_page_of_block(p);
   if (page == NULL || hak_block_known_free(hak_ptr_segment(p), page, p)) {
-    hak_free_invalid(p, page == NULL ? "realloc(): invalid pointer" : "realloc(): pointer already freed");
+    hak_error(page == NULL ? "realloc(): invalid pointer" : "realloc(): pointer already freed", p);
     errno = EINVAL;
     return NULL;
   }

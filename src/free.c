@@ -15,10 +15,6 @@ bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const 
          (block == page->free || page->used == 0);
 }
 
-void hak_free_invalid(const void* p, const char* what) {
-  hak_error(what, p);
-}
-
 void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
   block->next = page->free;
   page->free = block;
@@ -65,7 +61,7 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
 void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
   if (segment->kind == HAK_PAGE_HUGE) {
     if (!hak_segment_huge_claim(segment)) {
-      hak_free_invalid(block, "free(): double free");
+      hak_error("free(): double free", block);
       return;
     }
     hak_segment_huge_free(segment);
@@ -73,7 +69,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     return;
   }
   if (hak_block_known_free(segment, page, block)) {
-    hak_free_invalid(block, "free(): double free");
+    hak_error("free(): double free", block);
     return;
   }
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {

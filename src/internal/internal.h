@@ -209,7 +209,6 @@ hak_heap_t* hak_thread_heap(void);
 /* ---- alloc.c / free.c --------------------------------------------------- */
 void* hak_malloc_generic(hak_heap_t* heap, size_t size);
 void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block);
-void hak_free_invalid(const void* p, const char* what);
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
@@ -312,12 +311,12 @@ static inline void* hak_malloc_inline(size_t size) {
 static inline void hak_free_inline(void* p) {
   hak_segment_t* segment = hak_ptr_segment(p);
   if (hak_unlikely(!hak_segment_map_contains(segment))) {
-    if (p != NULL) hak_free_invalid(p, "free(): invalid pointer");
+    if (p != NULL) hak_error("free(): invalid pointer", p);
     return;
   }
   hak_page_t* page = hak_segment_page_of(segment, p);
   if (hak_unlikely(!hak_is_block_start(page, p))) {
-    hak_free_invalid(p, "free(): invalid pointer");
+    hak_error("free(): invalid pointer", p);
     return;
   }
   hak_hot_stat(free_calls, 1);

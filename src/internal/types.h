@@ -22,6 +22,7 @@
 #define HAK_LARGE_PAGE_SHIFT HAK_SEGMENT_SHIFT /* one page per segment */
 #define HAK_HUGE_PAGE_SHIFT 63   /* one page, any size: index is always 0 */
 #define HAK_MAX_PAGES_PER_SEGMENT (HAK_SEGMENT_SIZE >> HAK_SMALL_PAGE_SHIFT)
+_Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit per page");
 
 /* Largest block size of each page kind: at least four blocks per page. */
 #define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 4)   /* 16 KiB */
