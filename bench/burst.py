@@ -12,7 +12,6 @@ after malloc_trim(0).  See bench/README.md.
 """
 import argparse
 import os
-import sys
 import time
 
 from harness import allocators, build, machine, measure, table
@@ -64,13 +63,7 @@ def main():
     print("building hakmem and the burst_idle workload ...", flush=True)
     hakmem_lib = build.build_hakmem()
     exe = build.build_programs(["burst_idle"])["burst_idle"]
-    chosen, missing = allocators.select(args.allocators, hakmem_lib)
-    for name in missing:
-        print(f"note: {name} is not installed, skipped", file=sys.stderr)
-    if not chosen:
-        raise SystemExit("no allocator left to run")
-    if any(a.name == "hakmem" for a in chosen):
-        allocators.check_hakmem_active(hakmem_lib, [exe, "1", "1", str(SEED)])
+    chosen, missing = allocators.choose(args.allocators, hakmem_lib, [[exe, "1", "1", str(SEED)]])
     info = machine.describe(build.REPO_DIR, build.compiler_version())
 
     lines = []

@@ -8,7 +8,6 @@ bench/results/latest.{md,csv,svg}.  See bench/README.md.
 """
 import argparse
 import os
-import sys
 import time
 from collections import defaultdict
 
@@ -46,14 +45,8 @@ def main():
     hakmem_lib = build.build_hakmem()
     exes = build.build_programs([w.program for w in suite])
     compiler = build.compiler_version()
-    chosen, missing = allocators.select(args.allocators, hakmem_lib)
-    for name in missing:
-        print(f"note: {name} is not installed, skipped", file=sys.stderr)
-    if not chosen:
-        raise SystemExit("no allocator left to run")
-    if any(a.name == "hakmem" for a in chosen):
-        for w in suite:
-            allocators.check_hakmem_active(hakmem_lib, [exes[w.program], *w.smoke])
+    chosen, missing = allocators.choose(args.allocators, hakmem_lib,
+                                        [[exes[w.program], *w.smoke] for w in suite])
     info = machine.describe(build.REPO_DIR, compiler)
 
     timeout = 60 if args.quick else 180

@@ -2,6 +2,7 @@
 hakmem and the peers by LD_PRELOAD, glibc as the plain C library."""
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,20 @@ def select(names, hakmem_library):
             else:
                 found.append(Allocator(name, library, package))
     return found, missing
+
+
+def choose(names, hakmem_library, hakmem_checks):
+    """select(), with the missing peers reported, a run with none left
+    refused, and hakmem proved active on each command of `hakmem_checks`."""
+    chosen, missing = select(names, hakmem_library)
+    for name in missing:
+        print(f"note: {name} is not installed, skipped", file=sys.stderr)
+    if not chosen:
+        raise SystemExit("no allocator left to run")
+    if any(a.name == "hakmem" for a in chosen):
+        for cmd in hakmem_checks:
+            check_hakmem_active(hakmem_library, cmd)
+    return chosen, missing
 
 
 def package_version(package):

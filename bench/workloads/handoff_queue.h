@@ -33,12 +33,25 @@ static inline void queue_init(queue_t* q) {
   pthread_cond_init(&q->not_full, NULL);
 }
 
-static inline void queue_push(queue_t* q, const batch_t* b) {
-  pthread_mutex_lock(&q->lock);
-  while (q->len == QUEUE_BATCHES) pthread_cond_wait(&q->not_full, &q->lock);
+/* Both with the lock held: append to a queue with room, take from a
+ * non-empty one. */
+static inline void queue_append_locked(queue_t* q, const batch_t* b) {
   q->ring[(q->head + q->len) % QUEUE_BATCHES] = *b;
   q->len++;
   pthread_cond_signal(&q->not_empty);
+}
+
+static inline void queue_take_locked(queue_t* q, batch_t* out) {
+  *out = q->ring[q->head];
+  q->head = (q->head + 1) % QUEUE_BATCHES;
+  q->len--;
+  pthread_cond_signal(&q->not_full);
+}
+
+static inline void queue_push(queue_t* q, const batch_t* b) {
+  pthread_mutex_lock(&q->lock);
+  while (q->len == QUEUE_BATCHES) pthread_cond_wait(&q->not_full, &q->lock);
+  queue_append_locked(q, b);
   pthread_mutex_unlock(&q->lock);
 }
 
@@ -47,12 +60,7 @@ static inline bool queue_pop(queue_t* q, batch_t* out) {
   pthread_mutex_lock(&q->lock);
   while (q->len == 0 && !q->closed) pthread_cond_wait(&q->not_empty, &q->lock);
   bool got = q->len > 0;
-  if (got) {
-    *out = q->ring[q->head];
-    q->head = (q->head + 1) % QUEUE_BATCHES;
-    q->len--;
-    pthread_cond_signal(&q->not_full);
-  }
+  if (got) queue_take_locked(q, out);
   pthread_mutex_unlock(&q->lock);
   return got;
 }
@@ -62,11 +70,7 @@ static inline bool queue_pop(queue_t* q, batch_t* out) {
 static inline bool queue_try_push(queue_t* q, const batch_t* b) {
   pthread_mutex_lock(&q->lock);
   bool room = q->len < QUEUE_BATCHES;
-  if (room) {
-    q->ring[(q->head + q->len) % QUEUE_BATCHES] = *b;
-    q->len++;
-    pthread_cond_signal(&q->not_empty);
-  }
+  if (room) queue_append_locked(q, b);
   pthread_mutex_unlock(&q->lock);
   return room;
 }
@@ -74,12 +78,7 @@ static inline bool queue_try_push(queue_t* q, const batch_t* b) {
 static inline bool queue_try_pop(queue_t* q, batch_t* out) {
   pthread_mutex_lock(&q->lock);
   bool got = q->len > 0;
-  if (got) {
-    *out = q->ring[q->head];
-    q->head = (q->head + 1) % QUEUE_BATCHES;
-    q->len--;
-    pthread_cond_signal(&q->not_full);
-  }
+  if (got) queue_take_locked(q, out);
   pthread_mutex_unlock(&q->lock);
   return got;
 }
