@@ -10,14 +10,6 @@ static void* out_of_memory(void) {
   return NULL;
 }
 
-static inline void* page_pop(hak_page_t* page) {
-  hak_block_t* block = page->free;
-  page->free = block->next;
-  page->used++;
-  hak_hot_stat(bin_allocs[page->bin], 1);
-  return block;
-}
-
 static void* huge_alloc(size_t size, size_t alignment, bool zero) {
   hak_page_t* page = hak_segment_huge_alloc(size, alignment, zero);
   if (page == NULL) return out_of_memory();
@@ -38,12 +30,12 @@ void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
   }
   if (size > HAK_SMALL_OBJ_MAX) {
     hak_page_t* page = heap->pages[hak_bin_of(size)].first;
-    if (page != NULL && page->free != NULL) return page_pop(page);
+    if (page != NULL && page->free != NULL) return hak_page_pop(page);
   }
   if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) hak_heap_delayed_free_all(heap);
   hak_page_t* page = hak_page_find(heap, size);
   if (page == NULL) return out_of_memory();
-  return page_pop(page);
+  return hak_page_pop(page);
 }
 
 void* hak_malloc(size_t size) {

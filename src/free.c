@@ -11,14 +11,25 @@ hak_page_t* hak_page_of_block(const void* p) {
 }
 
 bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block) {
-  return hak_load_relaxed(&segment->thread_id) == hak_thread_id() &&
-         (block == page->free || page->used == 0);
+  bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+#if HAKMEM_SECURE
+  /* The free tag can be read from any thread (a huge page has none). */
+  if (page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block)) return true;
+#else
+  if (owner && hak_block_looks_free(page, block)) return true;
+#endif
+  return owner && page->used == 0;
 }
 
+#if HAKMEM_SECURE
+hak_block_t* hak_free_list_corrupt(const void* block) {
+  hak_error("heap corruption: a free block was overwritten", block);
+  return NULL;
+}
+#endif
+
 void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
-  block->next = page->free;
-  page->free = block;
-  page->used--;
+  hak_page_push(page, block);
   if (page->in_full) hak_page_unfull(page);
   if (page->used == 0) hak_page_retire(page);
 }
@@ -37,7 +48,7 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
     if (to_heap) {
       desired = (uintptr_t)hak_thread_free_list(tf) | HAK_DELAYED_FREEING;
     } else {
-      block->next = hak_thread_free_list(tf);
+      hak_block_set_next(page, block, hak_thread_free_list(tf));
       desired = (uintptr_t)block | state;
     }
   } while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
@@ -48,7 +59,7 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
   hak_heap_t* heap = hak_load_acquire(&segment->heap);
   hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
   do {
-    block->next = head;
+    hak_block_set_next(page, block, head);
   } while (!atomic_compare_exchange_weak_explicit(&heap->thread_delayed_free, &head, block,
                                                   memory_order_release, memory_order_relaxed));
   tf = hak_load_relaxed(&page->xthread_free);
@@ -64,6 +75,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
       hak_error("free(): double free", block);
       return;
     }
+    hak_track_free(block);
     hak_segment_huge_free(segment);
     hak_purger_poll();
     return;
@@ -72,6 +84,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     hak_error("free(): double free", block);
     return;
   }
+  hak_track_free(block);
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
     hak_free_local_block(page, block);
   } else {

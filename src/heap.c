@@ -24,6 +24,9 @@ void hak_heap_init(hak_heap_t* heap) {
   memset(heap, 0, sizeof(*heap));
   for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
   heap->thread_id = hak_thread_id();
+#if HAKMEM_SECURE
+  heap->random = hak_os_random();
+#endif
 }
 
 hak_heap_t* hak_heap_new(void) {
@@ -54,10 +57,23 @@ static void heap_release(hak_heap_t* heap) {
   pthread_mutex_unlock(&heap_pool_lock);
 }
 
+static hak_page_t* block_page(const hak_block_t* block) {
+  return hak_segment_page_of(hak_ptr_segment(block), block);
+}
+
+/* The delayed list links blocks of any of the heap's pages. */
+static hak_block_t* delayed_next(const hak_block_t* block) {
+  hak_block_t* next = hak_block_link(block_page(block), block);
+#if HAKMEM_SECURE
+  if (next != NULL && hak_page_of_block(next) == NULL) return hak_free_list_corrupt(block);
+#endif
+  return next;
+}
+
 static void delayed_push_back(hak_heap_t* heap, hak_block_t* first, hak_block_t* last) {
   hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
   do {
-    last->next = head;
+    hak_block_set_next(block_page(last), last, head);
   } while (!atomic_compare_exchange_weak_explicit(&heap->thread_delayed_free, &head, first,
                                                   memory_order_release, memory_order_relaxed));
 }
@@ -72,11 +88,11 @@ void hak_heap_delayed_free_all(hak_heap_t* heap) {
   hak_block_t* deferred_first = NULL;
   hak_block_t* deferred_last = NULL;
   while (block != NULL) {
-    hak_block_t* next = block->next;
-    hak_page_t* page = hak_segment_page_of(hak_ptr_segment(block), block);
+    hak_block_t* next = delayed_next(block);
+    hak_page_t* page = block_page(block);
     uintptr_t tf = hak_load_acquire(&page->xthread_free);
     if (hak_thread_free_state(tf) == HAK_DELAYED_FREEING) {
-      block->next = deferred_first;
+      hak_block_set_next(page, block, deferred_first);
       deferred_first = block;
       if (deferred_last == NULL) deferred_last = block;
     } else {
@@ -113,6 +129,7 @@ static void page_release_or_abandon(hak_heap_t* heap, hak_page_t* page) {
 }
 
 void hak_heap_done(hak_heap_t* heap) {
+  hak_check_heap(heap);
   /* First stop remote frees from reaching the heap, waiting for any that
    * are under way, then take in what they delivered. */
   heap_for_each_page(heap, page_stop_delayed);
@@ -131,6 +148,7 @@ static void page_free_if_empty(hak_heap_t* heap, hak_page_t* page) {
 size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   hak_heap_delayed_free_all(heap);
   heap_for_each_page(heap, page_free_if_empty);
+  hak_check_heap(heap);
   size_t released = 0;
   for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next)
     released += hak_segment_purge_free_pages(s);

@@ -143,8 +143,19 @@ static void format_option(const option_desc_t* option, char* out, size_t n) {
   }
 }
 
+/* The build variant, so that a banner tells which library is loaded. */
+#if HAKMEM_SECURE && HAKMEM_DEBUG
+#define BUILD_VARIANT " (secure, debug)"
+#elif HAKMEM_SECURE
+#define BUILD_VARIANT " (secure)"
+#elif HAKMEM_DEBUG
+#define BUILD_VARIANT " (debug)"
+#else
+#define BUILD_VARIANT ""
+#endif
+
 void hak_options_print(void) {
-  char line[512] = "hakmem " HAKMEM_VERSION " active:";
+  char line[512] = "hakmem " HAKMEM_VERSION BUILD_VARIANT " active:";
   for (size_t i = 0; i < OPTION_COUNT; i++) {
     char item[96];
     format_option(&option_table[i], item, sizeof(item));

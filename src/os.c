@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <time.h>
+#if HAKMEM_SECURE
+#include <sys/random.h>
+#endif
 
 size_t hak_os_page_round(size_t size) {
   return hak_align_up(size, HAK_OS_PAGE_SIZE);
@@ -63,6 +66,25 @@ void hak_os_purge(void* p, size_t size) {
   madvise(p, hak_os_page_round(size), MADV_DONTNEED);
   errno = saved;
 }
+
+#if HAKMEM_SECURE
+void hak_os_guard(void* p, size_t size, bool on) {
+  int saved = errno;
+  mprotect(p, size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
+  errno = saved;
+}
+
+uint64_t hak_os_random(void) {
+  uint64_t value;
+  int saved = errno;
+  ssize_t got = getrandom(&value, sizeof(value), GRND_NONBLOCK);
+  errno = saved;
+  if (got == (ssize_t)sizeof(value)) return value;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&value;
+}
+#endif
 
 uint64_t hak_os_clock_ms(void) {
   struct timespec ts;

@@ -52,18 +52,60 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   page->next = page->prev = NULL;
 }
 
-/* Threads the next few KiB of never-used blocks onto the free list, so a
- * fresh page costs no more than it is used. */
-static void page_extend(hak_page_t* page) {
+#if HAKMEM_SECURE
+/* splitmix64: cheap, and seeded from the kernel per heap. */
+static uint64_t heap_random(hak_heap_t* heap) {
+  uint64_t z = (heap->random += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void page_set_keys(hak_heap_t* heap, hak_page_t* page) {
+  for (size_t i = 0; i < 3; i++) page->keys[i] = heap_random(heap);
+}
+
+/* The secure build hands out a new stretch of blocks in random order, so
+ * that where the next block lands cannot be predicted from the last. */
+static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size_t n) {
   size_t bsize = page->block_size;
-  size_t n = bsize >= 4096 ? 1 : 4096 / bsize;
+  uint16_t order[HAK_OS_PAGE_SIZE / 16]; /* blocks are 16 bytes or more here */
+  for (size_t i = 0; i < n; i++) order[i] = (uint16_t)i;
+  for (size_t i = n - 1; i > 0; i--) {
+    size_t j = heap_random(heap) % (i + 1);
+    uint16_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (size_t i = 0; i + 1 < n; i++)
+    hak_block_set_next(page, (hak_block_t*)(first + order[i] * bsize),
+                       (hak_block_t*)(first + order[i + 1] * bsize));
+  hak_block_set_next(page, (hak_block_t*)(first + order[n - 1] * bsize), page->free);
+  page->free = (hak_block_t*)(first + order[0] * bsize);
+}
+#else
+static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size_t n) {
+  (void)heap;
+  size_t bsize = page->block_size;
+  uint8_t* last = first + (n - 1) * bsize;
+  for (uint8_t* b = first; b < last; b += bsize)
+    hak_block_set_next(page, (hak_block_t*)b, (hak_block_t*)(b + bsize));
+  hak_block_set_next(page, (hak_block_t*)last, page->free);
+  page->free = (hak_block_t*)first;
+}
+#endif
+
+/* Threads the next few KiB of never-used blocks onto the free list, so a
+ * fresh page costs no more than it is used.  The secure build takes at
+ * least EXTEND_MIN blocks, so that their order has something to shuffle. */
+#define EXTEND_MIN (HAKMEM_SECURE ? 8 : 1)
+
+static void page_extend(hak_heap_t* heap, hak_page_t* page) {
+  size_t bsize = page->block_size;
+  size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
   if (n > left) n = left;
-  uint8_t* first = page->start + (size_t)page->capacity * bsize;
-  uint8_t* last = first + (n - 1) * bsize;
-  for (uint8_t* b = first; b < last; b += bsize) ((hak_block_t*)b)->next = (hak_block_t*)(b + bsize);
-  ((hak_block_t*)last)->next = page->free;
-  page->free = (hak_block_t*)first;
+  link_blocks(heap, page, page->start + (size_t)page->capacity * bsize, n);
   page->capacity += (uint16_t)n;
 }
 
@@ -78,11 +120,8 @@ void hak_page_collect(hak_page_t* page) {
   if (list != NULL) {
     uint32_t n = 1;
     hak_block_t* tail = list;
-    while (tail->next != NULL) {
-      tail = tail->next;
-      n++;
-    }
-    tail->next = page->free;
+    for (hak_block_t* next; (next = hak_block_next(page, tail)) != NULL; tail = next) n++;
+    hak_block_set_next(page, tail, page->free);
     page->free = list;
     page->used -= n;
   }
@@ -145,7 +184,7 @@ static void direct_update(hak_heap_t* heap, size_t bin) {
   if (page == NULL) page = &hak_page_empty;
   size_t hi = hak_bin_block_size(bin) / 8;
   if (heap->pages_direct[hi] == page) return;
-  size_t lo = bin == 1 ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
+  size_t lo = bin == HAK_BIN_MIN ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
   for (size_t i = lo; i <= hi; i++) heap->pages_direct[i] = page;
 }
 
@@ -226,7 +265,8 @@ static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
   hak_page_t* page = pq->first;
   while (page != NULL) {
     hak_page_collect(page);
-    if (page->free == NULL && page->capacity < page->reserved) page_extend(page);
+    if (page->free == NULL && page->capacity < page->reserved) page_extend(heap, page);
+    hak_check_page(page);
     if (page->free != NULL) {
       if (page != pq->first) {
         hak_page_queue_remove(heap, page);
@@ -241,6 +281,11 @@ static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
 }
 
 hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
+#if HAKMEM_DEBUG
+  /* Now and then, the whole heap: every call would make tests crawl. */
+  static __thread unsigned calls;
+  if (++calls % 64 == 0) hak_check_heap(heap);
+#endif
   size_t bin = hak_bin_of(size);
   hak_page_queue_t* pq = &heap->pages[bin];
   hak_page_t* page = queue_find_free(heap, pq);
@@ -252,7 +297,10 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
   size_t block_size = hak_bin_block_size(bin);
   page = hak_segment_page_alloc(heap, kind_of(block_size), block_size);
   if (page == NULL) return NULL;
-  page_extend(page);
+#if HAKMEM_SECURE
+  page_set_keys(heap, page);
+#endif
+  page_extend(heap, page);
   hak_page_queue_push(heap, page);
   return page;
 }

@@ -79,8 +79,21 @@ static void free_list_remove(hak_segment_t* s) {
 
 /* ---- segments ------------------------------------------------------------- */
 
+/* The secure build ends the header with an inaccessible page, so that a
+ * write running backwards out of page 0's blocks cannot reach the metadata. */
+#define GUARD_SIZE (HAKMEM_SECURE ? HAK_OS_PAGE_SIZE : 0)
+
 static size_t header_size_for(uint32_t page_count) {
-  return hak_os_page_round(sizeof(hak_segment_t) + page_count * sizeof(hak_page_t));
+  return hak_os_page_round(sizeof(hak_segment_t) + page_count * sizeof(hak_page_t)) + GUARD_SIZE;
+}
+
+static void segment_guard(hak_segment_t* s, bool on) {
+#if HAKMEM_SECURE
+  hak_os_guard((uint8_t*)s + s->header_size - GUARD_SIZE, GUARD_SIZE, on);
+#else
+  (void)s;
+  (void)on;
+#endif
 }
 
 static size_t page_shift_of(hak_page_kind_t kind) {
@@ -110,17 +123,22 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   size_t header_size = header_size_for(page_count);
   hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale);
   if (s != NULL) {
-    if (*stale) memset(s, 0, header_size);
+    if (*stale) memset(s, 0, header_size - GUARD_SIZE);
   } else {
     s = hak_os_alloc_aligned(size, alignment, offset);
     *stale = false;
   }
   if (s == NULL) return NULL;
+  /* The header may lie where blocks were before (a split cached mapping). */
+  hak_track_defined(s, header_size - GUARD_SIZE);
   s->segment_size = size;
   s->header_size = header_size;
   s->page_shift = page_shift_of(kind);
   s->kind = kind;
   s->page_count = page_count;
+  segment_guard(s, true);
+  /* Blocks become accessible to valgrind as they are handed out. */
+  hak_track_close((uint8_t*)s + header_size, size - header_size);
   segment_map_set(s, true);
   hak_stat_add(segments, 1);
   return s;
@@ -135,6 +153,7 @@ static void segment_destroy(hak_segment_t* s) {
     page_area(s, i, &area);
     hak_stats_unpurged(area);
   }
+  segment_guard(s, false);
   hak_cache_put(s, s->segment_size);
 }
 
@@ -170,6 +189,7 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
   hak_stat_add(page_bytes, area);
   hak_hot_stat(pages_made, 1);
+  hak_check_segment(s);
   return page;
 }
 
@@ -183,6 +203,7 @@ bool hak_segment_page_free(hak_page_t* page) {
   s->used_pages--;
   if (s->used_pages > 0) {
     free_list_insert(s);
+    hak_check_segment(s);
     return false;
   }
   free_list_remove(s);
@@ -198,6 +219,7 @@ size_t hak_segment_purge_free_pages(hak_segment_t* s) {
     size_t area;
     uint8_t* start = page_area(s, i, &area);
     hak_os_purge(start, area);
+    hak_track_close(start, area);
     hak_stats_purged(area);
     s->purged_pages |= (uint64_t)1 << i;
     purged += area;
@@ -238,6 +260,7 @@ hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero) {
   if (s == NULL) return NULL;
   hak_page_t* page = &s->pages[0];
   huge_page_setup(page, (uint8_t*)s + offset, s->segment_size - offset);
+  hak_track_malloc(page->start, s->segment_size - offset, !stale);
   if (zero && stale) memset(page->start, 0, size);
   hak_stat_add(huge_blocks, 1);
   hak_stat_add(huge_bytes, s->segment_size);
@@ -297,6 +320,10 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
   hak_stat_add(huge_bytes, moved->segment_size);
   page = &moved->pages[0];
   huge_page_setup(page, (uint8_t*)moved + offset, moved->segment_size - offset);
+  /* For valgrind: the old block is gone, a new one holds what it kept. */
+  hak_track_free((uint8_t*)s + offset);
+  hak_track_malloc(page->start, moved->segment_size - offset, false);
+  hak_track_defined(page->start, (old_size < moved->segment_size ? old_size : moved->segment_size) - offset);
   return page;
 }
 

@@ -2,6 +2,7 @@
 #ifndef HAKMEM_INTERNAL_H
 #define HAKMEM_INTERNAL_H
 
+#include "internal/track.h"
 #include "internal/types.h"
 
 #include <stdatomic.h>
@@ -103,6 +104,23 @@ int hak_stats_xml(FILE* out);
 /* One line on stderr, written with write(2); aborts when so configured. */
 void hak_error(const char* what, const void* p);
 
+/* ---- debug.c: invariant checks of the debug build ------------------------ */
+#if HAKMEM_DEBUG
+/* Reports a broken invariant in one line and aborts. */
+__attribute__((noreturn, cold)) void hak_assert_fail(const char* what, const char* file, int line);
+#define hak_assert(cond) (hak_likely(cond) ? (void)0 : hak_assert_fail(#cond, __FILE__, __LINE__))
+/* Walk a page's free list, a segment's pages, or all of a heap's queues
+ * and pages, asserting everything that must hold between two calls. */
+void hak_check_page(const hak_page_t* page);
+void hak_check_segment(const hak_segment_t* segment);
+void hak_check_heap(const hak_heap_t* heap);
+#else
+#define hak_assert(cond) ((void)0)
+#define hak_check_page(page) ((void)0)
+#define hak_check_segment(segment) ((void)0)
+#define hak_check_heap(heap) ((void)0)
+#endif
+
 /* ---- os.c: the only file that makes memory system calls ----------------- */
 /* size bytes of fresh zeroed memory such that (result + offset) is a
  * multiple of alignment; NULL on failure. */
@@ -117,6 +135,12 @@ size_t hak_os_page_round(size_t size);
 void hak_os_purge(void* p, size_t size);
 /* A monotonic clock in milliseconds (no system call: vDSO). */
 uint64_t hak_os_clock_ms(void);
+#if HAKMEM_SECURE
+/* Makes [p, p+size) inaccessible (guard) or read-write again. */
+void hak_os_guard(void* p, size_t size, bool on);
+/* 64 bits from the kernel's random source (the clock if it fails). */
+uint64_t hak_os_random(void);
+#endif
 
 /* ---- cache.c: recently freed segment mappings ----------------------------- */
 /* A cached mapping of at least size bytes with (base + offset) a multiple of
@@ -209,6 +233,10 @@ hak_heap_t* hak_thread_heap(void);
 /* ---- alloc.c / free.c --------------------------------------------------- */
 void* hak_malloc_generic(hak_heap_t* heap, size_t size);
 void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block);
+#if HAKMEM_SECURE
+/* Reports a free-list link that does not lead to a block of its page. */
+hak_cold hak_block_t* hak_free_list_corrupt(const void* block);
+#endif
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
@@ -265,7 +293,7 @@ static inline hak_heap_t* hak_page_heap(const hak_page_t* page) {
 
 /* The size class of a request of at most HAK_LARGE_OBJ_MAX bytes. */
 static inline size_t hak_bin_of(size_t size) {
-  if (size <= 8) return 1;
+  if (size <= 8) return HAK_BIN_MIN;
   size_t w = (size + 15) >> 4; /* 16-byte units */
   if (w <= 8) return 1 + w;
   w--;
@@ -281,29 +309,102 @@ static inline size_t hak_align_up(size_t x, size_t alignment) {
   return (x + alignment - 1) & ~(alignment - 1);
 }
 
+/* ---- free-list links ------------------------------------------------------
+ * A link is read and written only here.  In the secure build it is stored
+ * encoded with the keys of the page the block belongs to, and decoded links
+ * are checked to lead to a block of that page, so that an overwritten free
+ * block cannot make malloc return an arbitrary address.  With valgrind the
+ * link word is opened only while it is read or written. */
+#if HAKMEM_SECURE
+static inline uintptr_t hak_rotl(uintptr_t x, unsigned r) {
+  r &= 63;
+  return (x << r) | (x >> ((64 - r) & 63));
+}
+
+static inline uintptr_t hak_rotr(uintptr_t x, unsigned r) {
+  r &= 63;
+  return (x >> r) | (x << ((64 - r) & 63));
+}
+#endif
+
+/* The raw link: the next block's address (decoded, unchecked). */
+static inline hak_block_t* hak_block_link(const hak_page_t* page, const hak_block_t* block) {
+  hak_track_open_read(block, sizeof(block->link));
+  uintptr_t link = block->link;
+  hak_track_close(block, sizeof(block->link));
+#if HAKMEM_SECURE
+  return (hak_block_t*)(hak_rotr(link - page->keys[1], (unsigned)page->keys[1]) ^ page->keys[0]);
+#else
+  (void)page;
+  return (hak_block_t*)link;
+#endif
+}
+
+/* The next block of a list within block's page. */
+static inline hak_block_t* hak_block_next(const hak_page_t* page, const hak_block_t* block) {
+  hak_block_t* next = hak_block_link(page, block);
+#if HAKMEM_SECURE
+  if (hak_unlikely(next != NULL && !hak_is_block_start(page, next)))
+    return hak_free_list_corrupt(block);
+#endif
+  return next;
+}
+
+/* Links block (of page) to next; in the secure build also marks it free. */
+static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block,
+                                      const hak_block_t* next) {
+  hak_track_open_write(block, sizeof(block->link));
+#if HAKMEM_SECURE
+  block->link = hak_rotl((uintptr_t)next ^ page->keys[0], (unsigned)page->keys[1]) + page->keys[1];
+  block->free_tag = page->keys[2];
+#else
+  (void)page;
+  block->link = (uintptr_t)next;
+#endif
+  hak_track_close(block, sizeof(block->link));
+}
+
+/* A test every free can afford that is true of a block already free: in
+ * the secure build, any such block; otherwise only the last one freed. */
+static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_t* block) {
+#if HAKMEM_SECURE
+  return block->free_tag == page->keys[2];
+#else
+  return block == page->free;
+#endif
+}
+
+/* Takes the first free block of a page that has one. */
+static inline void* hak_page_pop(hak_page_t* page) {
+  hak_block_t* block = page->free;
+  page->free = hak_block_next(page, block);
+  page->used++;
+#if HAKMEM_SECURE
+  block->free_tag = 0;
+#endif
+  hak_hot_stat(bin_allocs[page->bin], 1);
+  hak_track_malloc(block, page->block_size, false);
+  return block;
+}
+
+/* Gives a block back to its page's free list (owner thread). */
+static inline void hak_page_push(hak_page_t* page, hak_block_t* block) {
+  hak_block_set_next(page, block, page->free);
+  page->free = block;
+  page->used--;
+}
+
 /* ---- fast paths --------------------------------------------------------- */
 static inline void* hak_malloc_inline(size_t size) {
   hak_heap_t* heap = hak_heap_default;
   hak_hot_stat(malloc_calls, 1);
   if (hak_likely(size <= HAK_SMALL_SIZE_MAX)) {
     hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
-    hak_block_t* block = page->free;
-    if (hak_likely(block != NULL)) {
-      page->free = block->next;
-      page->used++;
-      hak_hot_stat(bin_allocs[page->bin], 1);
-      return block;
-    }
+    if (hak_likely(page->free != NULL)) return hak_page_pop(page);
   } else if (hak_likely(size <= HAK_SMALL_OBJ_MAX)) {
     size_t bin = hak_bin_table[(size + HAK_BIN_TABLE_STEP - 1) / HAK_BIN_TABLE_STEP];
     hak_page_t* page = heap->pages[bin].first;
-    if (hak_likely(page != NULL && page->free != NULL)) {
-      hak_block_t* block = page->free;
-      page->free = block->next;
-      page->used++;
-      hak_hot_stat(bin_allocs[page->bin], 1);
-      return block;
-    }
+    if (hak_likely(page != NULL && page->free != NULL)) return hak_page_pop(page);
   }
   return hak_malloc_generic(heap, size);
 }
@@ -322,13 +423,12 @@ static inline void hak_free_inline(void* p) {
   hak_hot_stat(free_calls, 1);
   hak_hot_stat(bin_frees[page->bin], 1);
   hak_block_t* block = (hak_block_t*)p;
-  /* Local free.  The last block of a page, or a block that is already the
-   * head of the free list (a double free), takes the generic path. */
+  /* Local free.  The last block of a page, or a block that looks free
+   * already (a double free), takes the generic path. */
   if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
-                 page->used > 1 && block != page->free)) {
-    block->next = page->free;
-    page->free = block;
-    page->used--;
+                 page->used > 1 && !hak_block_looks_free(page, block))) {
+    hak_track_free(block);
+    hak_page_push(page, block);
     return;
   }
   hak_free_generic(segment, page, block);

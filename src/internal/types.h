@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Build variants (CMake options HAKMEM_SECURE and HAKMEM_DEBUG). */
+#ifndef HAKMEM_SECURE
+#define HAKMEM_SECURE 0
+#endif
+#ifndef HAKMEM_DEBUG
+#define HAKMEM_DEBUG 0
+#endif
+
 /* ---- segments and pages -------------------------------------------------
  * Memory comes from the OS in segments aligned to their size, so that
  * (p - 1) & ~HAK_SEGMENT_MASK finds the header of any block p (the "- 1"
@@ -48,6 +56,9 @@ _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit pe
  * Bin 1 holds 8-byte blocks; bins 2..9 hold 16..128 in steps of 16; above,
  * four bins per power of two (160, 192, 224, 256, 320, ...), up to
  * HAK_LARGE_OBJ_MAX in bin HAK_BIN_LARGE_MAX.  Bigger requests are huge. */
+/* The secure build's free blocks carry a second word (see hak_block_t), so
+ * its smallest bin is the 16-byte one. */
+#define HAK_BIN_MIN (HAKMEM_SECURE ? 2 : 1)
 #define HAK_BIN_LARGE_MAX 65
 #define HAK_BIN_HUGE (HAK_BIN_LARGE_MAX + 1)
 #define HAK_BIN_FULL (HAK_BIN_HUGE + 1) /* queue of pages with no free block */
@@ -60,8 +71,15 @@ typedef enum hak_page_kind_e {
   HAK_PAGE_HUGE,
 } hak_page_kind_t;
 
+/* A free block.  Its first word links it into a list; read and write it only
+ * through hak_block_next and hak_block_set_next, which encode it in the
+ * secure build.  There a free block also carries its page's free tag, which
+ * is how a double free is told from a live block. */
 typedef struct hak_block_s {
-  struct hak_block_s* next;
+  uintptr_t link;
+#if HAKMEM_SECURE
+  uintptr_t free_tag;
+#endif
 } hak_block_t;
 
 /* A full page asks the next remote free to tell its heap, so the owner
@@ -76,7 +94,8 @@ typedef enum hak_delayed_e {
 
 struct hak_heap_s;
 
-/* One cache line: everything the fast paths touch is here. */
+/* One cache line (two in the secure build): everything the fast paths
+ * touch is here. */
 typedef struct hak_page_s {
   /* Owner thread only. */
   hak_block_t* free;     /* malloc pops, the owner's frees push */
@@ -97,6 +116,10 @@ typedef struct hak_page_s {
   /* The owner's page queue. */
   struct hak_page_s* next;
   struct hak_page_s* prev;
+#if HAKMEM_SECURE
+  /* Random per page: two to encode free-list links, one as the free tag. */
+  uintptr_t keys[3];
+#endif
 } __attribute__((aligned(64))) hak_page_t;
 
 typedef struct hak_segment_s {
@@ -141,6 +164,9 @@ typedef struct hak_heap_s {
   hak_segment_list_t small_free;    /* small segments with a free page */
   hak_segment_list_t medium_free;   /* medium segments with a free page */
   struct hak_heap_s* next_unused;   /* heap pool link */
+#if HAKMEM_SECURE
+  uint64_t random; /* state for page keys and free-list order */
+#endif
 } hak_heap_t;
 
 #endif

@@ -1,0 +1,135 @@
+/* What only the secure build (-DHAKMEM_SECURE=ON) promises; argv[1] picks
+ * the case, run against that build only:
+ *  double_free_deep    a block freed twice with other frees in between (the
+ *                      default build only sees the last block freed);
+ *  double_free_remote  the second free comes from another thread;
+ *  overwritten         a freed block's link is overwritten (a write after
+ *                      free): malloc reports it instead of following it;
+ *  guard               reading up from a segment's start faults on the guard
+ *                      page before the first block;
+ *  random_order        blocks of a fresh page come in no predictable order. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+
+#include "common.h"
+
+#define SIZE 48
+
+static void double_free_deep(void)
+{
+  char* a = malloc(SIZE);
+  char* b = malloc(SIZE);
+  char* c = malloc(SIZE);
+  CHECK(a != NULL && b != NULL && c != NULL);
+  free(a);
+  free(b);
+  free(launder(a));
+  /* a is free once: two new blocks of the size are not both a. */
+  char* x = malloc(SIZE);
+  char* y = malloc(SIZE);
+  CHECK(x != NULL && y != NULL && x != y);
+  free(x);
+  free(y);
+  free(c);
+}
+
+static void* free_it(void* p)
+{
+  free(p);
+  return NULL;
+}
+
+static void double_free_remote(void)
+{
+  char* keep = malloc(SIZE); /* the page stays in use */
+  char* a = malloc(SIZE);
+  CHECK(keep != NULL && a != NULL);
+  free(a);
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, free_it, launder(a)) == 0);
+  CHECK(pthread_join(thread, NULL) == 0);
+  free(keep);
+}
+
+static void overwritten(void)
+{
+  char* a = malloc(SIZE);
+  char* b = malloc(SIZE);
+  CHECK(a != NULL && b != NULL);
+  free(b);
+  free(a);
+  /* a heads the free list: point its link at an address of our choosing. */
+  char target[SIZE];
+  char* volatile dangling = a;
+  memcpy(dangling, &(char*){target}, sizeof(char*));
+  char* x = malloc(SIZE); /* a itself, whose link is found corrupt */
+  char* y = malloc(SIZE);
+  CHECK(x == a && y != NULL && y != target);
+  free(x);
+  free(y);
+}
+
+static sigjmp_buf fault_jump;
+
+static void on_fault(int sig)
+{
+  (void)sig;
+  siglongjmp(fault_jump, 1);
+}
+
+static void guard(void)
+{
+  char* p = malloc(SIZE);
+  CHECK(p != NULL);
+  char* segment = (char*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
+  struct sigaction sa = {.sa_handler = on_fault};
+  CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
+  volatile size_t offset = 0;
+  volatile char sink = 0;
+  if (sigsetjmp(fault_jump, 1) == 0) {
+    for (; offset < SEGMENT_SIZE; offset += 4096) sink += segment[offset];
+    CHECKF(0, "no guard page in the segment at %p", (void*)segment);
+  }
+  (void)sink;
+  /* The guard is part of the header: it comes before any block. */
+  CHECKF(segment + offset < p, "fault at offset %zu, after the block at %p", (size_t)offset, (void*)p);
+  free(p);
+}
+
+/* In address order, as the default build hands out a fresh page, nearly
+ * every block lies above the one before; in random order about half do. */
+static void random_order(void)
+{
+  enum { COUNT = 256 };
+  static char* blocks[COUNT];
+  int ascents = 0;
+  for (int i = 0; i < COUNT; i++) {
+    blocks[i] = malloc(SIZE);
+    CHECK(blocks[i] != NULL);
+    if (i > 0 && blocks[i] > blocks[i - 1]) ascents++;
+  }
+  CHECKF(ascents < COUNT * 3 / 4, "%d of %d blocks lie above the one before", ascents, COUNT - 1);
+  for (int i = 0; i < COUNT; i++) free(blocks[i]);
+}
+
+int main(int argc, char** argv)
+{
+  CHECK(argc == 2);
+  static const struct {
+    const char* name;
+    void (*run)(void);
+  } cases[] = {{"double_free_deep", double_free_deep},
+               {"double_free_remote", double_free_remote},
+               {"overwritten", overwritten},
+               {"guard", guard},
+               {"random_order", random_order}};
+  size_t i = 0;
+  while (i < sizeof cases / sizeof cases[0] && strcmp(cases[i].name, argv[1]) != 0) i++;
+  CHECKF(i < sizeof cases / sizeof cases[0], "unknown case %s", argv[1]);
+  cases[i].run();
+  check_heap_works(SIZE);
+  check_report(argv[0]);
+  return 0;
+}
