@@ -61,8 +61,8 @@ void hak_check_segment(const hak_segment_t* segment) {
   for (uint32_t i = 0; i < segment->page_count; i++) {
     const hak_page_t* page = &segment->pages[i];
     bool purged = (segment->purged_pages >> i) & 1;
-    hak_assert(!(page->in_use && purged));
-    in_use += page->in_use;
+    hak_assert(!(page->in_use == HAK_PAGE_IN_USE && purged)); /* kept: its tail */
+    in_use += page->in_use != HAK_PAGE_FREE;
   }
   hak_assert(in_use == segment->used_pages);
   if (segment->kind != HAK_PAGE_LARGE && hak_load_relaxed(&segment->heap) != NULL)

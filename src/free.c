@@ -16,7 +16,8 @@ bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const 
   /* The free tag can be read from any thread (a huge page has none). */
   if (page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block)) return true;
 #else
-  if (owner && hak_block_looks_free(page, block)) return true;
+  /* used first: a kept page's free list is the purger's. */
+  if (owner && page->used != 0 && hak_block_looks_free(page, block)) return true;
 #endif
   return owner && page->used == 0;
 }

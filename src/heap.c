@@ -4,6 +4,8 @@
 #include "internal/internal.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
 
 hak_page_t hak_page_empty;
 
@@ -19,9 +21,22 @@ static pthread_mutex_t heap_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static hak_heap_t* heap_pool;
 static uint8_t* heap_chunk;
 static size_t heap_chunk_left;
+static _Atomic(hak_heap_t*) all_heaps;
+
+void hak_heap_register(hak_heap_t* heap) {
+  heap->next_all = hak_load_relaxed(&all_heaps);
+  while (!atomic_compare_exchange_weak_explicit(&all_heaps, &heap->next_all, heap,
+                                                memory_order_release, memory_order_relaxed)) {
+  }
+}
 
 void hak_heap_init(hak_heap_t* heap) {
-  memset(heap, 0, sizeof(*heap));
+  /* A reused heap: the purger may still be looking at it (at an empty
+   * segment list), so the lock and the registry link are kept. */
+  hak_heap_purge_lock(heap);
+  memset(heap, 0, offsetof(hak_heap_t, purge_due_ms));
+  hak_store_relaxed(&heap->purge_due_ms, 0);
+  hak_heap_purge_unlock(heap);
   for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
   heap->thread_id = hak_thread_id();
 #if HAKMEM_SECURE
@@ -44,6 +59,7 @@ hak_heap_t* hak_heap_new(void) {
       heap = (hak_heap_t*)heap_chunk;
       heap_chunk += size;
       heap_chunk_left -= size;
+      hak_heap_register(heap);
     }
   }
   pthread_mutex_unlock(&heap_pool_lock);
@@ -155,12 +171,72 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   return released + hak_cache_collect(force);
 }
 
+/* The fork handlers take every lock, so that the child finds no heap
+ * half-changed by a thread that did not come along. */
 void hak_heap_pool_lock(void) {
   pthread_mutex_lock(&heap_pool_lock);
+  for (hak_heap_t* heap = hak_load_acquire(&all_heaps); heap != NULL; heap = heap->next_all)
+    hak_heap_purge_lock(heap);
 }
 
 void hak_heap_pool_unlock(void) {
+  for (hak_heap_t* heap = hak_load_acquire(&all_heaps); heap != NULL; heap = heap->next_all)
+    hak_heap_purge_unlock(heap);
   pthread_mutex_unlock(&heap_pool_lock);
+}
+
+/* ---- purging quiet segments ----------------------------------------------- */
+
+void hak_heap_purge_lock(hak_heap_t* heap) {
+  while (atomic_exchange_explicit(&heap->purge_lock, true, memory_order_acquire)) sched_yield();
+}
+
+void hak_heap_purge_unlock(hak_heap_t* heap) {
+  atomic_store_explicit(&heap->purge_lock, false, memory_order_release);
+}
+
+static void purge_due_at(hak_heap_t* heap, uint64_t when) {
+  uint64_t due = hak_load_relaxed(&heap->purge_due_ms);
+  while ((due == 0 || due > when) &&
+         !atomic_compare_exchange_weak_explicit(&heap->purge_due_ms, &due, when,
+                                                memory_order_relaxed, memory_order_relaxed)) {
+  }
+}
+
+void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
+  /* Only the first page to wait wakes the purger: no system call per page. */
+  uint64_t none = 0;
+  if (hak_load_relaxed(&heap->purge_due_ms) == 0 &&
+      atomic_compare_exchange_strong_explicit(&heap->purge_due_ms, &none,
+                                              now + hak_options.page_purge_delay_ms,
+                                              memory_order_relaxed, memory_order_relaxed))
+    hak_purger_notify();
+}
+
+uint64_t hak_heap_purge_quiet(void) {
+  uint64_t now = hak_os_clock_ms();
+  uint64_t next = UINT64_MAX;
+  for (hak_heap_t* heap = hak_load_acquire(&all_heaps); heap != NULL; heap = heap->next_all) {
+    uint64_t due = hak_load_relaxed(&heap->purge_due_ms);
+    if (due == 0) continue;
+    if (due > now) {
+      if (due < next) next = due;
+      continue;
+    }
+    uint64_t heap_next = UINT64_MAX;
+    hak_heap_purge_lock(heap);
+    hak_store_relaxed(&heap->purge_due_ms, 0);
+    for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next) {
+      uint64_t when = hak_segment_purge_quiet(s, now);
+      if (when < heap_next) heap_next = when;
+    }
+    hak_heap_purge_unlock(heap);
+    if (heap_next != UINT64_MAX) {
+      purge_due_at(heap, heap_next);
+      if (heap_next < next) next = heap_next;
+    }
+  }
+  return next;
 }
 
 bool hak_heap_reclaim_abandoned(hak_heap_t* heap) {

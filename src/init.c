@@ -68,6 +68,7 @@ hak_heap_t* hak_thread_heap(void) {
   bool first = !atomic_exchange_explicit(&main_heap_taken, true, memory_order_acq_rel);
   hak_heap_t* heap = first ? &main_heap : hak_heap_new();
   if (heap == NULL) return NULL;
+  if (first) hak_heap_register(heap);
   hak_heap_init(heap);
   hak_heap_default = heap;
   if (first) process_init();

@@ -24,11 +24,13 @@ typedef struct option_desc_s {
 
 static const option_desc_t option_table[] = {
     {"HAKMEM_MODE", OPTION_MODE, &hak_options.mode,
-     "speed, balanced or lean: the defaults of the two options below"},
+     "speed, balanced or lean: the defaults of the three options below"},
     {"HAKMEM_PURGE_DELAY_MS", OPTION_MS, &hak_options.purge_delay_ms,
      "how long freed memory stays warm before it is given back (speed 1000, balanced 10, lean 0)"},
     {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max,
      "most bytes of freed segments kept mapped for reuse (speed 1G, balanced 256M, lean 64M)"},
+    {"HAKMEM_PAGE_PURGE_DELAY_MS", OPTION_MS, &hak_options.page_purge_delay_ms,
+     "how long a segment in use must be quiet before its free pages are given back (speed 5000, balanced 500, lean 50)"},
     {"HAKMEM_PURGE_THREAD", OPTION_BOOL, &hak_options.purge_thread,
      "let a background thread give freed memory back while the program is quiet"},
     {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats,
@@ -45,12 +47,13 @@ static const char* const mode_names[] = {"speed", "balanced", "lean"};
 typedef struct mode_defaults_s {
   uint64_t purge_delay_ms;
   size_t cache_max;
+  uint64_t page_purge_delay_ms;
 } mode_defaults_t;
 
 static const mode_defaults_t mode_defaults[] = {
-    [HAK_MODE_SPEED] = {1000, (size_t)1 << 30},
-    [HAK_MODE_BALANCED] = {10, (size_t)256 << 20},
-    [HAK_MODE_LEAN] = {0, (size_t)64 << 20},
+    [HAK_MODE_SPEED] = {1000, (size_t)1 << 30, 5000},
+    [HAK_MODE_BALANCED] = {10, (size_t)256 << 20, 500},
+    [HAK_MODE_LEAN] = {0, (size_t)64 << 20, 50},
 };
 
 static void warn(const char* a, const char* b, const char* c) {
@@ -174,6 +177,7 @@ void hak_options_init(void) {
   hak_options.mode = HAK_MODE_BALANCED;
   hak_options.purge_delay_ms = UINT64_MAX;
   hak_options.cache_max = SIZE_MAX;
+  hak_options.page_purge_delay_ms = UINT64_MAX;
   hak_options.purge_thread = true;
   for (char** env = environ; env != NULL && *env != NULL; env++) {
     const char* entry = *env;
@@ -194,4 +198,6 @@ void hak_options_init(void) {
   const mode_defaults_t* d = &mode_defaults[hak_options.mode];
   if (hak_options.purge_delay_ms == UINT64_MAX) hak_options.purge_delay_ms = d->purge_delay_ms;
   if (hak_options.cache_max == SIZE_MAX) hak_options.cache_max = d->cache_max;
+  if (hak_options.page_purge_delay_ms == UINT64_MAX)
+    hak_options.page_purge_delay_ms = d->page_purge_delay_ms;
 }

@@ -101,6 +101,7 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
 #define EXTEND_MIN (HAKMEM_SECURE ? 8 : 1)
 
 static void page_extend(hak_heap_t* heap, hak_page_t* page) {
+  if (page->in_use == HAK_PAGE_KEPT) hak_segment_page_unkeep(page); /* the rest is ours again */
   size_t bsize = page->block_size;
   size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
@@ -241,12 +242,27 @@ void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
   hak_segment_page_free(page);
 }
 
+/* A kept page holds on to its first OS page of blocks at most (none of
+ * blocks larger than that); the rest, written before, goes to the purger
+ * until the page needs it again. */
+static void page_keep(hak_heap_t* heap, hak_page_t* page) {
+  if (page->in_use == HAK_PAGE_KEPT || (size_t)page->capacity * page->block_size <= HAK_OS_PAGE_SIZE)
+    return;
+  page->free = NULL;
+  page->capacity = 0;
+  if (page->block_size < HAK_OS_PAGE_SIZE) page_extend(heap, page);
+  hak_segment_page_keep(page);
+}
+
 void hak_page_retire(hak_page_t* page) {
   hak_heap_t* heap = hak_page_heap(page);
   hak_page_queue_t* pq = &heap->pages[page->bin];
   /* Keep the only page of a bin: freeing it would make the next malloc of
    * that size build a new one, a loop for alloc/free-one-block patterns. */
-  if (pq->first == page && pq->last == page) return;
+  if (pq->first == page && pq->last == page) {
+    page_keep(heap, page);
+    return;
+  }
   hak_page_free(heap, page);
 }
 

@@ -1,9 +1,11 @@
 /* The purger: a thread that gives back the memory of freed segments when
- * their purge delay runs out, so that a program that frees a lot and then
- * goes quiet does not keep it.  It also releases segments abandoned by
- * exited threads once other threads have freed all their blocks.  It only
- * touches what no thread owns: the segment cache and the abandoned list,
- * both locked.  It is started the first time there is such work, from a
+ * their purge delay runs out, and of the free and kept pages of segments
+ * still in use once those have been quiet for the page purge delay, so that
+ * a program that frees a lot and then goes quiet does not keep it.  It also
+ * releases segments abandoned by exited threads once other threads have
+ * freed all their blocks.  It touches only what no thread owns (the segment
+ * cache and the abandoned list, both locked) and, under each heap's purge
+ * lock, which pages of its segments are free, kept or purged.  It is started the first time there is such work, from a
  * point where starting a thread (which may allocate) is safe, and again in a
  * forked child if that child has such work in turn. */
 #define _GNU_SOURCE
@@ -56,6 +58,8 @@ static void* purger_main(void* arg) {
     uint64_t next = hak_cache_expire();
     uint64_t next_sweep = sweep_if_due(&sweep, hak_os_clock_ms());
     if (next_sweep < next) next = next_sweep;
+    uint64_t next_pages = hak_heap_purge_quiet();
+    if (next_pages < next) next = next_pages;
     pthread_mutex_lock(&purger_lock);
     if (purger_kicked) continue;
     if (next == UINT64_MAX) {
@@ -77,7 +81,8 @@ static void purger_cond_init(void) {
 }
 
 void hak_purger_notify(void) {
-  int state = hak_load_relaxed(&hak_purger_state);
+  /* Acquire: RUNNING means the condition was initialised. */
+  int state = hak_load_acquire(&hak_purger_state);
   if (state == HAK_PURGER_IDLE) {
     atomic_compare_exchange_strong(&hak_purger_state, &state, HAK_PURGER_WANTED);
   } else if (state == HAK_PURGER_RUNNING) {

@@ -115,6 +115,16 @@ static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
   return start;
 }
 
+/* The part of a kept page past its built blocks, from the next OS page. */
+static size_t kept_tail(hak_segment_t* s, size_t i, uint8_t** tail) {
+  size_t area;
+  uint8_t* start = page_area(s, i, &area);
+  const hak_page_t* page = &s->pages[i];
+  size_t built = hak_os_page_round((size_t)page->capacity * page->block_size);
+  if (tail != NULL) *tail = start + built;
+  return built < area ? area - built : 0;
+}
+
 /* Maps (or takes from the cache) and registers a segment; the caller sets
  * the owner.  *stale tells whether memory past the header may be dirty. */
 static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
@@ -170,10 +180,14 @@ static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
 }
 
 hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size) {
+  hak_heap_purge_lock(heap);
   hak_segment_list_t* list = free_list_of(heap, kind);
   hak_segment_t* s = list != NULL ? list->first : NULL;
   if (s == NULL) s = segment_alloc(heap, kind);
-  if (s == NULL) return NULL;
+  if (s == NULL) {
+    hak_heap_purge_unlock(heap);
+    return NULL;
+  }
   size_t i = 0;
   while (s->pages[i].in_use) i++;
   hak_page_t* page = &s->pages[i];
@@ -185,7 +199,8 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
     hak_stats_unpurged(area);
   }
   if (s->used_pages == s->page_count) free_list_remove(s);
-  page->in_use = 1;
+  page->in_use = HAK_PAGE_IN_USE;
+  hak_heap_purge_unlock(heap);
   hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
   hak_stat_add(page_bytes, area);
   hak_hot_stat(pages_made, 1);
@@ -195,36 +210,103 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
 
 bool hak_segment_page_free(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
+  hak_heap_t* heap = hak_load_relaxed(&s->heap);
+  size_t index = (size_t)(page - s->pages);
   size_t area;
-  page_area(s, (size_t)(page - s->pages), &area);
+  page_area(s, index, &area);
   hak_stat_sub(page_bytes, area);
   hak_hot_stat(pages_retired, 1);
+  hak_heap_purge_lock(heap);
+  /* The purged tail of a kept page: the page's purge covers all of it. */
+  if (page->in_use == HAK_PAGE_KEPT && (s->purged_pages & ((uint64_t)1 << index))) {
+    s->purged_pages &= ~((uint64_t)1 << index);
+    hak_stats_unpurged(kept_tail(s, index, NULL));
+  }
   memset(page, 0, sizeof(*page));
   s->used_pages--;
   if (s->used_pages > 0) {
     free_list_insert(s);
+    uint64_t now = hak_os_clock_ms();
+    s->quiet_since_ms = now;
+    hak_heap_purge_unlock(heap);
     hak_check_segment(s);
+    hak_heap_purge_later(heap, now);
     return false;
   }
   free_list_remove(s);
-  list_remove(&hak_load_relaxed(&s->heap)->segments, s);
+  list_remove(&heap->segments, s);
+  hak_heap_purge_unlock(heap);
   segment_destroy(s);
   return true;
 }
 
-size_t hak_segment_purge_free_pages(hak_segment_t* s) {
-  size_t purged = 0;
-  for (size_t i = 0; i < s->page_count; i++) {
-    if (s->pages[i].in_use || (s->purged_pages & ((uint64_t)1 << i))) continue;
-    size_t area;
-    uint8_t* start = page_area(s, i, &area);
-    hak_os_purge(start, area);
-    hak_track_close(start, area);
-    hak_stats_purged(area);
-    s->purged_pages |= (uint64_t)1 << i;
-    purged += area;
+void hak_segment_page_keep(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  hak_heap_t* heap = hak_load_relaxed(&s->heap);
+  uint64_t now = hak_os_clock_ms();
+  hak_heap_purge_lock(heap);
+  page->in_use = HAK_PAGE_KEPT;
+  s->quiet_since_ms = now;
+  hak_heap_purge_unlock(heap);
+  hak_heap_purge_later(heap, now);
+}
+
+void hak_segment_page_unkeep(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  hak_heap_t* heap = hak_load_relaxed(&s->heap);
+  size_t index = (size_t)(page - s->pages);
+  hak_heap_purge_lock(heap);
+  if (s->purged_pages & ((uint64_t)1 << index)) {
+    s->purged_pages &= ~((uint64_t)1 << index);
+    hak_stats_unpurged(kept_tail(s, index, NULL));
   }
+  page->in_use = HAK_PAGE_IN_USE;
+  hak_heap_purge_unlock(heap);
+}
+
+/* With the heap's purge lock held.  A purged bit marks a free page whose
+ * memory was given back, or a kept page whose tail was. */
+static bool page_purgeable(hak_segment_t* s, size_t i) {
+  if (s->purged_pages & ((uint64_t)1 << i)) return false;
+  if (s->pages[i].in_use == HAK_PAGE_KEPT) return kept_tail(s, i, NULL) > 0;
+  return s->pages[i].in_use == HAK_PAGE_FREE;
+}
+
+/* Gives back the memory of free page i, or of kept page i's tail; returns
+ * the bytes. */
+static size_t page_purge(hak_segment_t* s, size_t i) {
+  uint8_t* start;
+  size_t size;
+  if (s->pages[i].in_use == HAK_PAGE_KEPT) size = kept_tail(s, i, &start);
+  else start = page_area(s, i, &size);
+  hak_os_purge(start, size);
+  hak_track_close(start, size);
+  hak_stats_purged(size);
+  s->purged_pages |= (uint64_t)1 << i;
+  return size;
+}
+
+size_t hak_segment_purge_free_pages(hak_segment_t* s) {
+  hak_heap_t* heap = hak_load_relaxed(&s->heap);
+  size_t purged = 0;
+  hak_heap_purge_lock(heap);
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (s->pages[i].in_use == HAK_PAGE_FREE && page_purgeable(s, i)) purged += page_purge(s, i);
+  }
+  hak_heap_purge_unlock(heap);
   return purged;
+}
+
+uint64_t hak_segment_purge_quiet(hak_segment_t* s, uint64_t now) {
+  bool pending = false;
+  for (size_t i = 0; i < s->page_count && !pending; i++) pending = page_purgeable(s, i);
+  if (!pending) return UINT64_MAX;
+  uint64_t due = s->quiet_since_ms + hak_options.page_purge_delay_ms;
+  if (now < due) return due;
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (page_purgeable(s, i)) page_purge(s, i);
+  }
+  return UINT64_MAX;
 }
 
 /* ---- huge and over-aligned blocks ----------------------------------------
@@ -233,7 +315,7 @@ size_t hak_segment_purge_free_pages(hak_segment_t* s) {
 
 /* The page of a huge segment holds its one block, already handed out. */
 static void huge_page_setup(hak_page_t* page, uint8_t* start, size_t usable) {
-  page->in_use = 1;
+  page->in_use = HAK_PAGE_IN_USE;
   hak_page_init(page, start, usable, usable, HAK_BIN_HUGE);
   page->capacity = 1;
   page->used = 1;
@@ -330,8 +412,11 @@ hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size) {
 /* ---- abandoned segments --------------------------------------------------- */
 
 void hak_segment_abandon(hak_segment_t* s) {
+  hak_heap_t* heap = hak_load_relaxed(&s->heap);
+  hak_heap_purge_lock(heap);
   free_list_remove(s);
-  list_remove(&hak_load_relaxed(&s->heap)->segments, s);
+  list_remove(&heap->segments, s);
+  hak_heap_purge_unlock(heap);
   hak_store_release(&s->heap, NULL);
   hak_store_release(&s->thread_id, 0);
   pthread_mutex_lock(&abandoned_lock);
@@ -400,8 +485,10 @@ hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
   if (s == NULL) return NULL;
   hak_store_release(&s->heap, heap);
   hak_store_release(&s->thread_id, heap->thread_id);
+  hak_heap_purge_lock(heap);
   list_push(&heap->segments, s);
   if (s->used_pages < s->page_count) free_list_insert(s);
+  hak_heap_purge_unlock(heap);
   return s;
 }
 

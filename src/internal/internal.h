@@ -32,6 +32,7 @@ typedef struct hak_options_s {
   hak_mode_t mode;
   uint64_t purge_delay_ms;
   size_t cache_max;
+  uint64_t page_purge_delay_ms;
   bool purge_thread;
   bool show_stats;
   bool verbose;
@@ -185,6 +186,14 @@ void hak_segment_huge_free(hak_segment_t* segment);
 hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size);
 /* Gives back the memory of the segment's free pages; returns the bytes. */
 size_t hak_segment_purge_free_pages(hak_segment_t* segment);
+/* The empty last page of a medium or large bin stays in its queue, its
+ * memory left to the purger (HAK_PAGE_KEPT), until the owner takes it back. */
+void hak_segment_page_keep(hak_page_t* page);
+void hak_segment_page_unkeep(hak_page_t* page);
+/* The purger, with the heap's purge lock: purges the free and kept pages of
+ * a segment quiet long enough; returns when it should look again
+ * (UINT64_MAX: nothing left to purge). */
+uint64_t hak_segment_purge_quiet(hak_segment_t* segment, uint64_t now);
 void hak_segment_abandon(hak_segment_t* segment);
 size_t hak_segment_abandoned_count(void);
 /* Releases abandoned segments whose blocks have all been freed since, looking
@@ -223,8 +232,19 @@ void hak_heap_after_fork_child(hak_heap_t* heap);
 /* Frees the heap's empty pages and gives back the memory of its free ones
  * (and, with force, everything in the segment cache); returns the bytes. */
 size_t hak_heap_collect(hak_heap_t* heap, bool force);
+/* With every heap's purge lock (for fork). */
 void hak_heap_pool_lock(void);
 void hak_heap_pool_unlock(void);
+/* A heap made outside the pool (the first thread's). */
+void hak_heap_register(hak_heap_t* heap);
+void hak_heap_purge_lock(hak_heap_t* heap);
+void hak_heap_purge_unlock(hak_heap_t* heap);
+/* A page of the heap was freed or kept at `now`: purge its segment when it
+ * has been quiet for HAKMEM_PAGE_PURGE_DELAY_MS. */
+void hak_heap_purge_later(hak_heap_t* heap, uint64_t now);
+/* The purger's part: purges the quiet segments of every heap whose time has
+ * come; returns when to call again (UINT64_MAX: nothing waits). */
+uint64_t hak_heap_purge_quiet(void);
 
 /* ---- init.c ------------------------------------------------------------- */
 /* The calling thread's heap, created on first use; NULL when out of memory. */

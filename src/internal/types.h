@@ -94,6 +94,16 @@ typedef enum hak_delayed_e {
 
 struct hak_heap_s;
 
+/* A page's in_use.  A kept page is the empty last page of a medium or large
+ * bin, left in its queue so that an alloc/free loop does not make and free
+ * a page each time; while kept, its blocks are the purger's (under the heap's
+ * purge lock), which may give their memory back and empty its free list. */
+typedef enum hak_page_use_e {
+  HAK_PAGE_FREE = 0,
+  HAK_PAGE_IN_USE = 1,
+  HAK_PAGE_KEPT = 2,
+} hak_page_use_t;
+
 /* One cache line (two in the secure build): everything the fast paths
  * touch is here. */
 typedef struct hak_page_s {
@@ -102,7 +112,7 @@ typedef struct hak_page_s {
   uint32_t used;         /* blocks handed out and not yet collected back */
   uint16_t capacity;     /* blocks whose free list has been built */
   uint16_t reserved;     /* blocks that fit in the page */
-  uint8_t in_use;        /* taken from the segment */
+  uint8_t in_use;        /* taken from the segment: a hak_page_use_t */
   uint8_t in_full;       /* in the heap's full queue */
   uint8_t bin;
   uint8_t div_shift;
@@ -138,7 +148,9 @@ typedef struct hak_segment_s {
   struct hak_segment_s* free_next;
   struct hak_segment_s* free_prev;
   bool in_free_list;
+  /* Under the heap's purge lock: */
   uint64_t purged_pages; /* bit i: page i is free and its memory given back */
+  uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */
   hak_page_t pages[];
 } hak_segment_t;
 
@@ -167,6 +179,13 @@ typedef struct hak_heap_s {
 #if HAKMEM_SECURE
   uint64_t random; /* state for page keys and free-list order */
 #endif
+  /* Last, as they outlive the heap's reuse (see hak_heap_init).  The purger
+   * may give back the memory of free and kept pages in the heap's segments;
+   * it and the owner change the segment list, which pages are in use and
+   * what is purged only with this lock held. */
+  _Atomic(uint64_t) purge_due_ms; /* 0: nothing to purge */
+  _Atomic(bool) purge_lock;
+  struct hak_heap_s* next_all; /* every heap ever made (never unlinked) */
 } hak_heap_t;
 
 #endif
