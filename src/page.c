@@ -97,15 +97,18 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
 
 /* Threads the next few KiB of never-used blocks onto the free list, so a
  * fresh page costs no more than it is used.  The secure build takes at
- * least EXTEND_MIN blocks, so that their order has something to shuffle. */
+ * least EXTEND_MIN blocks, so that their order has something to shuffle.
+ * A kept page whose memory the purger left alone takes all its blocks back
+ * at once: they are warm, and one block at a time would cost a slow path
+ * each. */
 #define EXTEND_MIN (HAKMEM_SECURE ? 8 : 1)
 
 static void page_extend(hak_heap_t* heap, hak_page_t* page) {
-  if (page->in_use == HAK_PAGE_KEPT) hak_segment_page_unkeep(page); /* the rest is ours again */
+  bool warm = page->in_use == HAK_PAGE_KEPT && !hak_segment_page_unkeep(page);
   size_t bsize = page->block_size;
   size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
-  if (n > left) n = left;
+  if (n > left || warm) n = left;
   link_blocks(heap, page, page->start + (size_t)page->capacity * bsize, n);
   page->capacity += (uint16_t)n;
 }
@@ -242,15 +245,16 @@ void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
   hak_segment_page_free(page);
 }
 
-/* A kept page holds on to its first OS page of blocks at most (none of
- * blocks larger than that); the rest, written before, goes to the purger
- * until the page needs it again. */
-static void page_keep(hak_heap_t* heap, hak_page_t* page) {
-  if (page->in_use == HAK_PAGE_KEPT || (size_t)page->capacity * page->block_size <= HAK_OS_PAGE_SIZE)
-    return;
+/* A kept large page (a whole segment, up to 4 MiB) lets go of its blocks,
+ * so that the purger can give their memory back if the page stays unused;
+ * page_extend takes them back.  Small and medium pages are kept as they
+ * are: their free lists are walked by paths that take no lock, and
+ * rebuilding them each time a bin empties costs too much (mid_large 0.76x
+ * in bench/ab.py when medium pages were let go too). */
+static void page_keep(hak_page_t* page) {
+  if (page->in_use == HAK_PAGE_KEPT || hak_ptr_segment(page)->kind != HAK_PAGE_LARGE) return;
   page->free = NULL;
   page->capacity = 0;
-  if (page->block_size < HAK_OS_PAGE_SIZE) page_extend(heap, page);
   hak_segment_page_keep(page);
 }
 
@@ -260,7 +264,7 @@ void hak_page_retire(hak_page_t* page) {
   /* Keep the only page of a bin: freeing it would make the next malloc of
    * that size build a new one, a loop for alloc/free-one-block patterns. */
   if (pq->first == page && pq->last == page) {
-    page_keep(heap, page);
+    page_keep(page);
     return;
   }
   hak_page_free(heap, page);

@@ -251,17 +251,19 @@ void hak_segment_page_keep(hak_page_t* page) {
   hak_heap_purge_later(heap, now);
 }
 
-void hak_segment_page_unkeep(hak_page_t* page) {
+bool hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   size_t index = (size_t)(page - s->pages);
   hak_heap_purge_lock(heap);
-  if (s->purged_pages & ((uint64_t)1 << index)) {
+  bool purged = (s->purged_pages >> index) & 1;
+  if (purged) {
     s->purged_pages &= ~((uint64_t)1 << index);
     hak_stats_unpurged(kept_tail(s, index, NULL));
   }
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
+  return purged;
 }
 
 /* With the heap's purge lock held.  A purged bit marks a free page whose

@@ -94,10 +94,11 @@ typedef enum hak_delayed_e {
 
 struct hak_heap_s;
 
-/* A page's in_use.  A kept page is the empty last page of a medium or large
- * bin, left in its queue so that an alloc/free loop does not make and free
- * a page each time; while kept, its blocks are the purger's (under the heap's
- * purge lock), which may give their memory back and empty its free list. */
+/* A page's in_use.  A kept page is the empty last page of a large bin, left
+ * in its queue so that an alloc/free loop does not make and free a segment
+ * each time, with its blocks let go: the memory past its built blocks (all
+ * of it) is the purger's, under the heap's purge lock, until the owner
+ * builds blocks again. */
 typedef enum hak_page_use_e {
   HAK_PAGE_FREE = 0,
   HAK_PAGE_IN_USE = 1,
