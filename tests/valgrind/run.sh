@@ -22,32 +22,34 @@ fail() {
   exit 1
 }
 
-# memcheck CASE: runs the case, leaving memcheck's report in $log and the
-# exit status (99 when memcheck found errors) in $status.
+# memcheck CASE STATUS ERRORS: runs the case, leaving memcheck's report in
+# $log; the exit status (99 when memcheck found errors) and memcheck's error
+# count must be as given.
 memcheck() {
-  status=0
+  case_name=$1
+  local status=0
   LD_LIBRARY_PATH=$debug_dir HAKMEM_VERBOSE=1 \
     valgrind --leak-check=full --error-exitcode=99 "$program" "$1" >"$log" 2>&1 || status=$?
   grep -q '^hakmem .*(debug) active' "$log" || fail "$1: the debug build was not in use"
+  [ "$status" -eq "$2" ] || fail "$1: exit status $status, want $2"
+  grep -q "ERROR SUMMARY: $3 errors" "$log" || fail "$1: want $3 errors"
 }
 
-memcheck clean
-[ "$status" -eq 0 ] || fail "clean: exit status $status"
-grep -q 'ERROR SUMMARY: 0 errors' "$log" || fail "clean: memcheck reported errors"
-grep -qE 'All heap blocks were freed|definitely lost: 0 bytes' "$log" || fail "clean: a leak"
+# want PATTERN WHAT: memcheck's report must match the extended regex.
+want() {
+  grep -qE "$1" "$log" || fail "$case_name: $2"
+}
+
+memcheck clean 0 0
+want 'All heap blocks were freed|definitely lost: 0 bytes' "a leak"
 echo "ok: clean run, no error"
 
-memcheck leak
-[ "$status" -eq 99 ] || fail "leak: exit status $status, want 99"
-grep -qE 'definitely lost: [0-9,]+ bytes in 1 blocks' "$log" || fail "leak: no definite loss of one block"
-grep -qE 'by 0x[0-9A-F]+: leak_one' "$log" || fail "leak: the record does not name leak_one"
-grep -q 'ERROR SUMMARY: 1 errors' "$log" || fail "leak: other errors"
+memcheck leak 99 1
+want 'definitely lost: [0-9,]+ bytes in 1 blocks' "no definite loss of one block"
+want 'by 0x[0-9A-F]+: leak_one' "the record does not name leak_one"
 echo "ok: leak reported"
 
-memcheck use_after_free
-[ "$status" -eq 99 ] || fail "use_after_free: exit status $status, want 99"
-grep -q 'Invalid read of size 1' "$log" || fail "use_after_free: no invalid read"
-grep -qE "is 10 bytes inside a block of size [0-9,]+ free'd" "$log" ||
-  fail "use_after_free: the read is not placed in the freed block"
-grep -q 'ERROR SUMMARY: 1 errors' "$log" || fail "use_after_free: other errors"
+memcheck use_after_free 99 1
+want 'Invalid read of size 1' "no invalid read"
+want "is 10 bytes inside a block of size [0-9,]+ free'd" "the read is not placed in the freed block"
 echo "ok: use after free reported"
