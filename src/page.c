@@ -65,11 +65,14 @@ static void page_set_keys(hak_heap_t* heap, hak_page_t* page) {
   for (size_t i = 0; i < 3; i++) page->keys[i] = heap_random(heap);
 }
 
-/* The secure build hands out a new stretch of blocks in random order, so
- * that where the next block lands cannot be predicted from the last. */
+/* The secure build hands out a new stretch of blocks (at most LINK_MAX) in
+ * random order, so that where the next block lands cannot be predicted from
+ * the last. */
+#define LINK_MAX (HAK_OS_PAGE_SIZE / 16) /* blocks are 16 bytes or more here */
+
 static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size_t n) {
   size_t bsize = page->block_size;
-  uint16_t order[HAK_OS_PAGE_SIZE / 16]; /* blocks are 16 bytes or more here */
+  uint16_t order[LINK_MAX];
   for (size_t i = 0; i < n; i++) order[i] = (uint16_t)i;
   for (size_t i = n - 1; i > 0; i--) {
     size_t j = heap_random(heap) % (i + 1);
@@ -84,6 +87,8 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
   page->free = (hak_block_t*)(first + order[0] * bsize);
 }
 #else
+#define LINK_MAX SIZE_MAX
+
 static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size_t n) {
   (void)heap;
   size_t bsize = page->block_size;
@@ -109,6 +114,7 @@ static void page_extend(hak_heap_t* heap, hak_page_t* page) {
   size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
   if (n > left || warm) n = left;
+  if (n > LINK_MAX) n = LINK_MAX;
   link_blocks(heap, page, page->start + (size_t)page->capacity * bsize, n);
   page->capacity += (uint16_t)n;
 }
