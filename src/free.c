@@ -12,14 +12,13 @@ hak_page_t* hak_page_of_block(const void* p) {
 
 bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block) {
   bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+  if (owner && page->used == 0) return true;
 #if HAKMEM_SECURE
   /* The free tag can be read from any thread (a huge page has none). */
-  if (page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block)) return true;
+  return page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block);
 #else
-  /* used first: a kept page's free list is the purger's. */
-  if (owner && page->used != 0 && hak_block_looks_free(page, block)) return true;
+  return owner && hak_block_looks_free(page, block);
 #endif
-  return owner && page->used == 0;
 }
 
 #if HAKMEM_SECURE

@@ -5,9 +5,10 @@
  * releases segments abandoned by exited threads once other threads have
  * freed all their blocks.  It touches only what no thread owns (the segment
  * cache and the abandoned list, both locked) and, under each heap's purge
- * lock, which pages of its segments are free, kept or purged.  It is started the first time there is such work, from a
- * point where starting a thread (which may allocate) is safe, and again in a
- * forked child if that child has such work in turn. */
+ * lock, which pages of its segments are free, kept or purged.  It is started
+ * the first time there is such work, from a point where starting a thread
+ * (which may allocate) is safe, and again in a forked child if that child
+ * has such work in turn. */
 #define _GNU_SOURCE
 #include "internal/internal.h"
 

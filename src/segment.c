@@ -125,6 +125,24 @@ static size_t kept_tail(hak_segment_t* s, size_t i, uint8_t** tail) {
   return built < area ? area - built : 0;
 }
 
+/* Kept page i goes back to its owner: forgets that its tail was purged (with
+ * the heap's purge lock held); returns whether it was. */
+static bool kept_tail_reclaim(hak_segment_t* s, size_t i) {
+  if (!((s->purged_pages >> i) & 1)) return false;
+  s->purged_pages &= ~((uint64_t)1 << i);
+  hak_stats_unpurged(kept_tail(s, i, NULL));
+  return true;
+}
+
+/* A page of s was freed or kept: s is quiet from now.  Releases the heap's
+ * purge lock, then has the purger look at s once the delay is over. */
+static void segment_quiet_unlock(hak_heap_t* heap, hak_segment_t* s) {
+  uint64_t now = hak_os_clock_ms();
+  s->quiet_since_ms = now;
+  hak_heap_purge_unlock(heap);
+  hak_heap_purge_later(heap, now);
+}
+
 /* Maps (or takes from the cache) and registers a segment; the caller sets
  * the owner.  *stale tells whether memory past the header may be dirty. */
 static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
@@ -217,20 +235,14 @@ bool hak_segment_page_free(hak_page_t* page) {
   hak_stat_sub(page_bytes, area);
   hak_hot_stat(pages_retired, 1);
   hak_heap_purge_lock(heap);
-  /* The purged tail of a kept page: the page's purge covers all of it. */
-  if (page->in_use == HAK_PAGE_KEPT && (s->purged_pages & ((uint64_t)1 << index))) {
-    s->purged_pages &= ~((uint64_t)1 << index);
-    hak_stats_unpurged(kept_tail(s, index, NULL));
-  }
+  /* A free page is purged as a whole, a kept page's purged tail with it. */
+  if (page->in_use == HAK_PAGE_KEPT) kept_tail_reclaim(s, index);
   memset(page, 0, sizeof(*page));
   s->used_pages--;
   if (s->used_pages > 0) {
     free_list_insert(s);
-    uint64_t now = hak_os_clock_ms();
-    s->quiet_since_ms = now;
-    hak_heap_purge_unlock(heap);
     hak_check_segment(s);
-    hak_heap_purge_later(heap, now);
+    segment_quiet_unlock(heap, s);
     return false;
   }
   free_list_remove(s);
@@ -243,24 +255,16 @@ bool hak_segment_page_free(hak_page_t* page) {
 void hak_segment_page_keep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
-  uint64_t now = hak_os_clock_ms();
   hak_heap_purge_lock(heap);
   page->in_use = HAK_PAGE_KEPT;
-  s->quiet_since_ms = now;
-  hak_heap_purge_unlock(heap);
-  hak_heap_purge_later(heap, now);
+  segment_quiet_unlock(heap, s);
 }
 
 bool hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
-  size_t index = (size_t)(page - s->pages);
   hak_heap_purge_lock(heap);
-  bool purged = (s->purged_pages >> index) & 1;
-  if (purged) {
-    s->purged_pages &= ~((uint64_t)1 << index);
-    hak_stats_unpurged(kept_tail(s, index, NULL));
-  }
+  bool purged = kept_tail_reclaim(s, (size_t)(page - s->pages));
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
   return purged;
@@ -288,13 +292,19 @@ static size_t page_purge(hak_segment_t* s, size_t i) {
   return size;
 }
 
+/* With the heap's purge lock held; returns the bytes. */
+static size_t segment_purge(hak_segment_t* s) {
+  size_t purged = 0;
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (page_purgeable(s, i)) purged += page_purge(s, i);
+  }
+  return purged;
+}
+
 size_t hak_segment_purge_free_pages(hak_segment_t* s) {
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
-  size_t purged = 0;
   hak_heap_purge_lock(heap);
-  for (size_t i = 0; i < s->page_count; i++) {
-    if (s->pages[i].in_use == HAK_PAGE_FREE && page_purgeable(s, i)) purged += page_purge(s, i);
-  }
+  size_t purged = segment_purge(s);
   hak_heap_purge_unlock(heap);
   return purged;
 }
@@ -305,9 +315,7 @@ uint64_t hak_segment_purge_quiet(hak_segment_t* s, uint64_t now) {
   if (!pending) return UINT64_MAX;
   uint64_t due = s->quiet_since_ms + hak_options.page_purge_delay_ms;
   if (now < due) return due;
-  for (size_t i = 0; i < s->page_count; i++) {
-    if (page_purgeable(s, i)) page_purge(s, i);
-  }
+  segment_purge(s);
   return UINT64_MAX;
 }
 

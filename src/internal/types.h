@@ -150,7 +150,7 @@ typedef struct hak_segment_s {
   struct hak_segment_s* free_prev;
   bool in_free_list;
   /* Under the heap's purge lock: */
-  uint64_t purged_pages; /* bit i: page i is free and its memory given back */
+  uint64_t purged_pages; /* bit i: page i's memory (a kept page's tail) given back */
   uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */
   hak_page_t pages[];
 } hak_segment_t;
