@@ -128,8 +128,9 @@ void hak_cache_put(void* base, size_t size) {
   slot->deadline_ms = now + hak_options.purge_delay_ms;
   hak_stat_add(cached_bytes, size);
   if (hak_options.purge_delay_ms == 0) slot_purge(slot, now);
+  uint64_t due = slot->deadline_ms;
   pthread_mutex_unlock(&cache_lock);
-  hak_purger_notify();
+  hak_purger_notify(due);
 }
 
 size_t hak_cache_collect(bool force) {

@@ -210,7 +210,7 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
       atomic_compare_exchange_strong_explicit(&heap->purge_due_ms, &none,
                                               now + hak_options.page_purge_delay_ms,
                                               memory_order_relaxed, memory_order_relaxed))
-    hak_purger_notify();
+    hak_purger_notify(now + hak_options.page_purge_delay_ms);
 }
 
 uint64_t hak_heap_purge_quiet(void) {

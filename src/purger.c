@@ -20,6 +20,10 @@ _Atomic(int) hak_purger_state = HAK_PURGER_IDLE;
 static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t purger_cond;
 static bool purger_kicked;
+/* When the purger means to wake (0: it is awake and looking; UINT64_MAX:
+ * only when told).  Work due later than this needs no wake-up: the purger
+ * will find it then.  Under purger_lock. */
+static uint64_t purger_wake_ms;
 
 /* Abandoned segments are swept every SWEEP_MIN_MS, backing off to
  * SWEEP_MAX_MS while sweeps find nothing to release. */
@@ -55,6 +59,7 @@ static void* purger_main(void* arg) {
   pthread_mutex_lock(&purger_lock);
   for (;;) {
     purger_kicked = false;
+    purger_wake_ms = 0;
     pthread_mutex_unlock(&purger_lock);
     uint64_t next = hak_cache_expire();
     uint64_t next_sweep = sweep_if_due(&sweep, hak_os_clock_ms());
@@ -63,6 +68,7 @@ static void* purger_main(void* arg) {
     if (next_pages < next) next = next_pages;
     pthread_mutex_lock(&purger_lock);
     if (purger_kicked) continue;
+    purger_wake_ms = next;
     if (next == UINT64_MAX) {
       pthread_cond_wait(&purger_cond, &purger_lock);
     } else {
@@ -81,15 +87,21 @@ static void purger_cond_init(void) {
   pthread_condattr_destroy(&attr);
 }
 
-void hak_purger_notify(void) {
+void hak_purger_notify(uint64_t due_ms) {
   /* Acquire: RUNNING means the condition was initialised. */
   int state = hak_load_acquire(&hak_purger_state);
   if (state == HAK_PURGER_IDLE) {
     atomic_compare_exchange_strong(&hak_purger_state, &state, HAK_PURGER_WANTED);
   } else if (state == HAK_PURGER_RUNNING) {
+    /* Signalling a purger that would wake in time anyway costs a system
+     * call and a context switch per freed segment in a busy program. */
     pthread_mutex_lock(&purger_lock);
-    purger_kicked = true;
-    pthread_cond_signal(&purger_cond);
+    if (purger_wake_ms == 0) {
+      purger_kicked = true; /* awake: it looks again before sleeping */
+    } else if (due_ms < purger_wake_ms) {
+      purger_kicked = true;
+      pthread_cond_signal(&purger_cond);
+    }
     pthread_mutex_unlock(&purger_lock);
   }
 }

@@ -433,7 +433,7 @@ void hak_segment_abandon(hak_segment_t* s) {
   list_push(&abandoned, s);
   atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
   pthread_mutex_unlock(&abandoned_lock);
-  hak_purger_notify(); /* its blocks may all be freed by others later */
+  hak_purger_notify(0); /* its blocks may all be freed by others later */
 }
 
 static hak_segment_t* abandoned_pop(void) {

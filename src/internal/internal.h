@@ -159,8 +159,9 @@ void hak_cache_lock(void);
 void hak_cache_unlock(void);
 
 /* ---- purger.c: the thread that expires the cache while the program rests - */
-/* The cache has memory to expire: wake the purger, or ask for one. */
-void hak_purger_notify(void);
+/* Work for the purger falls due at due_ms (hak_os_clock_ms; 0: now): wake
+ * it unless it already means to wake by then, or ask for one. */
+void hak_purger_notify(uint64_t due_ms);
 enum { HAK_PURGER_IDLE, HAK_PURGER_WANTED, HAK_PURGER_STARTING, HAK_PURGER_RUNNING, HAK_PURGER_FAILED };
 extern _Atomic(int) hak_purger_state;
 void hak_purger_start(void);
