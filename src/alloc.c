@@ -28,7 +28,7 @@ void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
     if (size > HAK_MAX_REQUEST) return out_of_memory();
     return huge_alloc(size, 0, false);
   }
-  if (size > HAK_SMALL_OBJ_MAX) {
+  if (size > HAK_TABLE_SIZE_MAX) {
     hak_page_t* page = heap->pages[hak_bin_of(size)].first;
     if (page != NULL && page->free != NULL) return hak_page_pop(page);
   }

@@ -16,7 +16,7 @@ size_t hak_bin_block_size(size_t bin) {
 }
 
 /* Bin 0 has no pages: an unfilled entry leads to the slow path. */
-uint8_t hak_bin_table[HAK_SMALL_OBJ_MAX / HAK_BIN_TABLE_STEP + 1];
+uint8_t hak_bin_table[HAK_TABLE_SIZE_MAX / HAK_BIN_TABLE_STEP + 1];
 
 void hak_bin_table_init(void) {
   for (size_t i = 1; i < sizeof(hak_bin_table); i++)

@@ -56,9 +56,9 @@ static const api_t hak_api = {"hak", hak_malloc, hak_calloc, hak_realloc, hak_re
 static const size_t sweep_sizes[] = {
     0, 1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 127, 128, 129,
     255, 256, 257, 500, 512, 768, 1000, 1023, 1024, 1025, 1500, 2048, 3000, 4095,
-    4096, 4097, 8192, 10000, 16383, 16384, 16385, 32768, 50000, 65536, 100000,
-    131071, 131072, 131073, 262144, 500000, 1 * MiB, 2 * MiB - 1, 2 * MiB,
-    2 * MiB + 1, 3 * MiB, 4 * MiB};
+    4096, 4097, 8191, 8192, 8193, 10000, 16383, 16384, 16385, 32768, 50000, 65535,
+    65536, 65537, 100000, 131071, 131072, 131073, 262144, 500000, 1 * MiB,
+    2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 3 * MiB, 4 * MiB};
 
 /* The realloc ladder of the contract: every tier boundary and past it. */
 static const size_t ladder_sizes[] = {1, 8, 16, 1024, 1025, 16 * KiB, 16 * KiB + 1,

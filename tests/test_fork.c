@@ -157,8 +157,8 @@ static void child_realloc_ladder(uint64_t tag)
 }
 
 /* Many live blocks in the tiers of a thread's heap, all checked once all are
- * written: mostly small (up to 16 KiB), every twentieth medium (up to
- * 128 KiB), and one large (up to 512 KiB of the tier's 2 MiB).  Big blocks
+ * written: mostly small (up to 8 KiB), every twentieth medium (up to
+ * 64 KiB), and one large (up to 512 KiB of the tier's 2 MiB).  Big blocks
  * are few: each page a child writes costs it a page fault, and those faults
  * are most of its run time.  (Huge blocks belong to no heap; the realloc
  * ladder makes the child's one.) */
@@ -169,9 +169,9 @@ static void child_allocate_tiers(uint64_t seed)
   rng_t rng = {seed};
   for (int i = 0; i < COUNT; i++) {
     size_t size;
-    if (i == 0) size = rng_log_range(&rng, 128 * KiB + 1, 512 * KiB);
-    else if (i % 20 == 0) size = rng_log_range(&rng, 16 * KiB + 1, 128 * KiB);
-    else size = rng_log_range(&rng, 1, 16 * KiB);
+    if (i == 0) size = rng_log_range(&rng, 64 * KiB + 1, 512 * KiB);
+    else if (i % 20 == 0) size = rng_log_range(&rng, 8 * KiB + 1, 64 * KiB);
+    else size = rng_log_range(&rng, 1, 8 * KiB);
     blocks[i] = make_block(size, rng_next(&rng));
   }
   for (int i = 0; i < COUNT; i++) free_block(blocks[i]);

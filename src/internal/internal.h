@@ -20,7 +20,7 @@
 #define hak_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 
 /* ---- globals ------------------------------------------------------------ */
-extern uint8_t hak_bin_table[HAK_SMALL_OBJ_MAX / HAK_BIN_TABLE_STEP + 1];
+extern uint8_t hak_bin_table[HAK_TABLE_SIZE_MAX / HAK_BIN_TABLE_STEP + 1];
 extern hak_page_t hak_page_empty;
 extern hak_heap_t hak_heap_empty;
 extern __thread hak_heap_t* hak_heap_default;
@@ -423,7 +423,7 @@ static inline void* hak_malloc_inline(size_t size) {
   if (hak_likely(size <= HAK_SMALL_SIZE_MAX)) {
     hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
     if (hak_likely(page->free != NULL)) return hak_page_pop(page);
-  } else if (hak_likely(size <= HAK_SMALL_OBJ_MAX)) {
+  } else if (hak_likely(size <= HAK_TABLE_SIZE_MAX)) {
     size_t bin = hak_bin_table[(size + HAK_BIN_TABLE_STEP - 1) / HAK_BIN_TABLE_STEP];
     hak_page_t* page = heap->pages[bin].first;
     if (hak_likely(page != NULL && page->free != NULL)) return hak_page_pop(page);

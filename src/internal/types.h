@@ -32,16 +32,20 @@
 #define HAK_MAX_PAGES_PER_SEGMENT (HAK_SEGMENT_SIZE >> HAK_SMALL_PAGE_SHIFT)
 _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit per page");
 
-/* Largest block size of each page kind: at least four blocks per page. */
-#define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 4)   /* 16 KiB */
-#define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 4) /* 128 KiB */
+/* Largest block size of each page kind: at least eight blocks per small or
+ * medium page.  With four, a bin's only page filled and emptied every few
+ * operations when blocks of its size were few (docs/performance.md). */
+#define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)   /* 8 KiB */
+#define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 8) /* 64 KiB */
 #define HAK_LARGE_OBJ_MAX (HAK_SEGMENT_SIZE / 2)                     /* 2 MiB */
 
 /* Requests up to this size take the direct-page fast path. */
 #define HAK_SMALL_SIZE_MAX 1024
 #define HAK_DIRECT_COUNT (HAK_SMALL_SIZE_MAX / 8 + 1)
-/* Up to HAK_SMALL_OBJ_MAX a table in steps of this many bytes gives the
- * bin (size classes above 1 KiB are multiples of 256). */
+/* Above it and up to HAK_TABLE_SIZE_MAX, a table in steps of
+ * HAK_BIN_TABLE_STEP bytes gives the bin inline (size classes above 1 KiB
+ * are multiples of 256). */
+#define HAK_TABLE_SIZE_MAX ((size_t)16 << 10)
 #define HAK_BIN_TABLE_STEP 128
 
 /* Segment headers and page starts are multiples of this, which (with the

@@ -20,8 +20,8 @@
 #define MiB ((size_t)1 << 20)
 #define SEGMENT_SIZE (4 * MiB)
 
-/* One size in each tier of docs/architecture.md: small up to 16 KiB, medium
- * up to 128 KiB, large up to 2 MiB, huge beyond.  The huge one spans two
+/* One size in each tier of docs/architecture.md: small up to 8 KiB, medium
+ * up to 64 KiB, large up to 2 MiB, huge beyond.  The huge one spans two
  * 4 MiB segment slots. */
 static inline size_t tier_size(const char* tier)
 {

@@ -55,9 +55,9 @@ static void guarded_free(void* p)
 static size_t pick_size(rng_t* rng)
 {
   uint64_t r = rng_below(rng, 100);
-  if (r < 70) return rng_log_range(rng, 1, 16 * KiB);
-  if (r < 90) return rng_range(rng, 16 * KiB + 1, 128 * KiB);
-  if (r < 99) return rng_range(rng, 128 * KiB + 1, 2 * MiB);
+  if (r < 70) return rng_log_range(rng, 1, 8 * KiB);
+  if (r < 90) return rng_range(rng, 8 * KiB + 1, 64 * KiB);
+  if (r < 99) return rng_range(rng, 64 * KiB + 1, 2 * MiB);
   return rng_range(rng, 2 * MiB + 1, 4 * MiB);
 }
 
