@@ -54,14 +54,34 @@ void* hak_calloc(size_t count, size_t size) {
   return p;
 }
 
-/* Requests whose size class already gives this alignment: block sizes are
- * multiples of the alignment, and page starts are OS-page aligned. */
+/* A block big enough to hold size bytes from its first address aligned to
+ * alignment, which is returned.  When that is not the block's start, the
+ * word before it is marked and the segment learns to take such pointers
+ * back. */
+static void* malloc_inside_block(size_t size, size_t alignment) {
+  uint8_t* block = hak_malloc_inline(size + alignment - HAK_COLOR_SLACK);
+  if (block == NULL) return NULL;
+  uint8_t* p = (uint8_t*)hak_align_up((uintptr_t)block, alignment);
+  if (p != block) {
+    ((uintptr_t*)p)[-1] = hak_aligned_mark((uintptr_t)block);
+    hak_segment_t* segment = hak_ptr_segment(block);
+    if (!hak_load_relaxed(&segment->has_aligned)) hak_store_relaxed(&segment->has_aligned, true);
+  }
+  return p;
+}
+
+/* Small size classes give the alignment by themselves: their block sizes
+ * are multiples of the alignment, and page starts are OS-page aligned.
+ * Bigger blocks are only HAK_COLOR_SLACK aligned. */
 static void* malloc_aligned(size_t size, size_t alignment) {
   if (alignment <= 8 || (alignment <= 16 && size > 8)) return hak_malloc_inline(size);
   if (size > HAK_MAX_REQUEST) return out_of_memory();
   if (alignment <= HAK_OS_PAGE_SIZE) {
     size_t rounded = hak_align_up(size > alignment ? size : alignment, alignment);
-    if (rounded <= HAK_LARGE_OBJ_MAX) return hak_malloc_inline(rounded);
+    if (rounded <= HAK_SMALL_OBJ_MAX || (alignment <= HAK_COLOR_SLACK && rounded <= HAK_LARGE_OBJ_MAX))
+      return hak_malloc_inline(rounded);
+    if (size + alignment - HAK_COLOR_SLACK <= HAK_LARGE_OBJ_MAX)
+      return malloc_inside_block(size, alignment);
   }
   return huge_alloc(size, alignment, false);
 }
@@ -112,9 +132,15 @@ static size_t page_usable_size(const hak_page_t* page) {
   return segment->segment_size - (size_t)(page->start - (uint8_t*)segment);
 }
 
+/* From p to the end of its block. */
+static size_t usable_from(const hak_page_t* page, const hak_block_t* block, const void* p) {
+  return page_usable_size(page) - (size_t)((const uint8_t*)p - (const uint8_t*)block);
+}
+
 size_t hak_usable_size(const void* p) {
-  hak_page_t* page = hak_page_of_block(p);
-  return page != NULL ? page_usable_size(page) : 0;
+  hak_page_t* page;
+  hak_block_t* block = hak_block_of(p, &page);
+  return block != NULL ? usable_from(page, block, p) : 0;
 }
 
 size_t hak_collect(bool force) {
@@ -148,9 +174,10 @@ static void* realloc_huge(hak_page_t* page, void* p, size_t size) {
 
 void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
-  hak_page_t* page = hak_page_of_block(p);
-  if (page == NULL || hak_block_known_free(hak_ptr_segment(p), page, p)) {
-    hak_error(page == NULL ? "realloc(): invalid pointer" : "realloc(): pointer already freed", p);
+  hak_page_t* page;
+  hak_block_t* block = hak_block_of(p, &page);
+  if (block == NULL || hak_block_known_free(hak_ptr_segment(p), page, block)) {
+    hak_error(block == NULL ? "realloc(): invalid pointer" : "realloc(): pointer already freed", p);
     errno = EINVAL;
     return NULL;
   }
@@ -159,7 +186,7 @@ void* hak_realloc(void* p, size_t size) {
     return NULL;
   }
   if (size > HAK_MAX_REQUEST) return out_of_memory();
-  size_t usable = page_usable_size(page);
+  size_t usable = usable_from(page, block, p);
   if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX) {
     void* moved = realloc_huge(page, p, size);
     if (moved != NULL) return moved;

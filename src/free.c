@@ -10,6 +10,41 @@ hak_page_t* hak_page_of_block(const void* p) {
   return hak_is_block_start(page, p) ? page : NULL;
 }
 
+/* An aligned allocation returns the first address of its block aligned to
+ * what it was asked for, so p must be the first address of its block
+ * aligned to p's own lowest set bit, and the word before it must hold the
+ * block's mark (hak_aligned_mark): any other interior pointer is invalid. */
+static hak_block_t* aligned_block(hak_segment_t* segment, const hak_page_t* page,
+                                  const void* p) {
+  if (!hak_load_relaxed(&segment->has_aligned) || (const uint8_t*)p < page->start) return NULL;
+  size_t index = (size_t)((const uint8_t*)p - page->start) / page->block_size;
+  if (index >= page->reserved) return NULL;
+  uintptr_t block = (uintptr_t)page->start + index * page->block_size;
+  uintptr_t lowest = (uintptr_t)p & -(uintptr_t)p;
+  if (hak_align_up(block, lowest) != (uintptr_t)p) return NULL;
+  /* p is at least 128-byte aligned here, and past the block's start. */
+  if (((const uintptr_t*)p)[-1] != hak_aligned_mark(block)) return NULL;
+  return (hak_block_t*)block;
+}
+
+hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  if (!hak_segment_map_contains(segment)) return NULL;
+  *page = hak_segment_page_of(segment, p);
+  if (hak_is_block_start(*page, p)) return (hak_block_t*)p;
+  return aligned_block(segment, *page, p);
+}
+
+void hak_free_interior(void* p) {
+  hak_page_t* page;
+  hak_block_t* block = hak_block_of(p, &page);
+  if (block == NULL) {
+    hak_error("free(): invalid pointer", p);
+    return;
+  }
+  hak_free_inline(block);
+}
+
 bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block) {
   bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
   if (owner && page->used == 0) return true;

@@ -7,12 +7,18 @@
 
 /* ---- size classes ---------------------------------------------------------- */
 
-size_t hak_bin_block_size(size_t bin) {
+/* The size class of a bin: the largest request it serves. */
+static size_t bin_class_size(size_t bin) {
   if (bin == 1) return 8;
   if (bin <= 9) return (bin - 1) * 16;
   size_t b = (bin + 2) >> 2;
   size_t k = (bin + 2) & 3;
   return ((5 + k) << (b - 2)) * 16;
+}
+
+size_t hak_bin_block_size(size_t bin) {
+  size_t size = bin_class_size(bin);
+  return size > HAK_SMALL_OBJ_MAX ? size + HAK_COLOR_SLACK : size;
 }
 
 /* Bin 0 has no pages: an unfilled entry leads to the slow path. */
@@ -23,9 +29,10 @@ void hak_bin_table_init(void) {
     hak_bin_table[i] = (uint8_t)hak_bin_of(i * HAK_BIN_TABLE_STEP);
 }
 
-static hak_page_kind_t kind_of(size_t block_size) {
-  if (block_size <= HAK_SMALL_OBJ_MAX) return HAK_PAGE_SMALL;
-  if (block_size <= HAK_MEDIUM_OBJ_MAX) return HAK_PAGE_MEDIUM;
+static hak_page_kind_t kind_of(size_t bin) {
+  size_t size = bin_class_size(bin);
+  if (size <= HAK_SMALL_OBJ_MAX) return HAK_PAGE_SMALL;
+  if (size <= HAK_MEDIUM_OBJ_MAX) return HAK_PAGE_MEDIUM;
   return HAK_PAGE_LARGE;
 }
 
@@ -320,8 +327,7 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
     page = queue_find_free(heap, pq);
     if (page != NULL) return page;
   }
-  size_t block_size = hak_bin_block_size(bin);
-  page = hak_segment_page_alloc(heap, kind_of(block_size), block_size);
+  page = hak_segment_page_alloc(heap, kind_of(bin), bin);
   if (page == NULL) return NULL;
 #if HAKMEM_SECURE
   page_set_keys(heap, page);

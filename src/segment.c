@@ -197,7 +197,7 @@ static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
   return s;
 }
 
-hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size) {
+hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t bin) {
   hak_heap_purge_lock(heap);
   hak_segment_list_t* list = free_list_of(heap, kind);
   hak_segment_t* s = list != NULL ? list->first : NULL;
@@ -219,7 +219,7 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   if (s->used_pages == s->page_count) free_list_remove(s);
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
-  hak_page_init(page, start, area, block_size, hak_bin_of(block_size));
+  hak_page_init(page, start, area, hak_bin_block_size(bin), bin);
   hak_stat_add(page_bytes, area);
   hak_hot_stat(pages_made, 1);
   hak_check_segment(s);

@@ -177,7 +177,7 @@ void hak_purger_unlock(bool child);
 /* One bit per possible segment address below 2^48: is this one ours? */
 #define HAK_SEGMENT_MAP_BITS ((size_t)1 << (48 - HAK_SEGMENT_SHIFT))
 extern _Atomic(uint64_t) hak_segment_map[HAK_SEGMENT_MAP_BITS / 64];
-hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t block_size);
+hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t bin);
 /* Returns true when the page's segment was freed with it. */
 bool hak_segment_page_free(hak_page_t* page);
 /* A single-block segment for a huge or over-aligned request. */
@@ -262,6 +262,17 @@ hak_cold hak_block_t* hak_free_list_corrupt(const void* block);
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
+/* The block p was handed out as, and its page: p itself when it is a block
+ * start, the block around it when an aligned allocation returned p from
+ * inside one; NULL for any other pointer. */
+hak_block_t* hak_block_of(const void* p, hak_page_t** page);
+/* free() of a pointer that is not a block start: an aligned allocation's,
+ * or an invalid one (reported). */
+hak_cold void hak_free_interior(void* p);
+/* What an aligned pointer inside a block has in the word before it. */
+static inline uintptr_t hak_aligned_mark(uintptr_t block) {
+  return block ^ (uintptr_t)0x9E3779B97F4A7C15ull;
+}
 /* True when the block is certainly free already: on this thread's page, it
  * heads the free list, or the page has no block in use.  (Anything deeper
  * would cost a list walk; other threads' pages cannot be asked.) */
@@ -439,7 +450,7 @@ static inline void hak_free_inline(void* p) {
   }
   hak_page_t* page = hak_segment_page_of(segment, p);
   if (hak_unlikely(!hak_is_block_start(page, p))) {
-    hak_error("free(): invalid pointer", p);
+    hak_free_interior(p);
     return;
   }
   hak_hot_stat(free_calls, 1);

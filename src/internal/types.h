@@ -38,6 +38,13 @@ _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit pe
 #define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)   /* 8 KiB */
 #define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 8) /* 64 KiB */
 #define HAK_LARGE_OBJ_MAX (HAK_SEGMENT_SIZE / 2)                     /* 2 MiB */
+/* Blocks of the bins above HAK_SMALL_OBJ_MAX are this much bigger than
+ * their size class.  Those classes are multiples of 2 KiB, so without it
+ * every block of a page would start in the same few cache sets and evict
+ * the others (mid_large: 1.28x with it, docs/performance.md).  It keeps
+ * blocks 64-byte aligned; aligned_alloc above that takes an interior
+ * pointer (see hak_block_of). */
+#define HAK_COLOR_SLACK ((size_t)64)
 
 /* Requests up to this size take the direct-page fast path. */
 #define HAK_SMALL_SIZE_MAX 1024
@@ -153,6 +160,9 @@ typedef struct hak_segment_s {
   struct hak_segment_s* free_next;
   struct hak_segment_s* free_prev;
   bool in_free_list;
+  /* An aligned allocation handed out a pointer inside one of its blocks
+   * (set by the owner, read by any thread freeing such a pointer). */
+  _Atomic(bool) has_aligned;
   /* Under the heap's purge lock: */
   uint64_t purged_pages; /* bit i: page i's memory (a kept page's tail) given back */
   uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */

@@ -22,17 +22,26 @@
 
 /* One size in each tier of docs/architecture.md: small up to 8 KiB, medium
  * up to 64 KiB, large up to 2 MiB, huge beyond.  The huge one spans two
- * 4 MiB segment slots. */
+ * 4 MiB segment slots.  "aligned" is a medium size allocated 4 KiB-aligned
+ * (see tier_alloc). */
 static inline size_t tier_size(const char* tier)
 {
   static const struct {
     const char* name;
     size_t size;
-  } tiers[] = {{"small", 200}, {"medium", 50 * KiB}, {"large", 1 * MiB}, {"huge", 8 * MiB}};
+  } tiers[] = {{"small", 200},       {"medium", 50 * KiB}, {"large", 1 * MiB},
+               {"huge", 8 * MiB},    {"aligned", 50 * KiB}};
   for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++)
     if (strcmp(tiers[i].name, tier) == 0) return tiers[i].size;
   fprintf(stderr, "unknown tier %s\n", tier);
   exit(2);
+}
+
+/* A block of a tier's size: the aligned tier's starts 4 KiB-aligned inside
+ * a bigger block (medium blocks are only 64-byte aligned). */
+static inline void* tier_alloc(const char* tier, size_t size)
+{
+  return strcmp(tier, "aligned") == 0 ? aligned_alloc(4096, size) : malloc(size);
 }
 
 /* The misuse is deliberate: the compiler must neither warn about it nor

@@ -4,7 +4,10 @@
  * here the offsets are odd, word-aligned, 16-aligned, the middle and the last
  * byte, and, in a huge block, the 4 MiB boundaries inside it, where masking
  * the pointer finds the block's own segment header (just before a boundary)
- * or no segment at all (just past it). */
+ * or no segment at all (just past it).  In the aligned tier's block every
+ * 4 KiB boundary is tried too: when the pointer handed out is not 32 KiB-
+ * aligned, one of them passes the alignment rule of hak_block_of, and only
+ * the mark before an aligned pointer tells it apart. */
 #include "common.h"
 
 static void free_at(char* p, size_t offset)
@@ -15,15 +18,26 @@ static void free_at(char* p, size_t offset)
 int main(int argc, char** argv)
 {
   CHECK(argc == 2);
+  int aligned = strcmp(argv[1], "aligned") == 0;
   size_t size = tier_size(argv[1]);
-  char* p = malloc(size);
+  /* The first block of a fresh page is 4 KiB-aligned already, and the
+   * aligned pointer would be its start: spares take such blocks. */
+  char* spares[5];
+  size_t spare_count = 0;
+  if (aligned) spares[spare_count++] = malloc(size);
+  char* p = tier_alloc(argv[1], size);
+  while (aligned && (uintptr_t)p % (32 * KiB) == 0 && spare_count < 5) {
+    spares[spare_count++] = p;
+    p = tier_alloc(argv[1], size);
+  }
   CHECK(p != NULL);
   pattern_fill(p, size, 2);
 
-  /* Five bad frees, eight in a huge block: tests/CMakeLists.txt tells
-   * expect.sh as much. */
+  /* Five bad frees, eight in a huge block, seventeen in the aligned one:
+   * tests/CMakeLists.txt tells expect.sh as much. */
   const size_t offsets[] = {1, 8, 48, size / 2 + 16, size - 1};
   for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) free_at(p, offsets[i]);
+  for (size_t offset = 4096; aligned && offset < size; offset += 4096) free_at(p, offset);
   if (size > SEGMENT_SIZE) {
     uintptr_t boundary = ((uintptr_t)p + SEGMENT_SIZE) & ~(uintptr_t)(SEGMENT_SIZE - 1);
     size_t to_boundary = (size_t)(boundary - (uintptr_t)p);
@@ -37,6 +51,7 @@ int main(int argc, char** argv)
   check_heap_works(size);
   CHECK(pattern_mismatch(p, size, 2) == SIZE_MAX);
   free(p);
+  for (size_t i = 0; i < spare_count; i++) free(spares[i]);
   check_report(argv[0]);
   return 0;
 }

@@ -11,8 +11,8 @@ int main(int argc, char** argv)
   CHECK(argc == 3 && (strcmp(argv[2], "same") == 0 || strcmp(argv[2], "grow") == 0));
   size_t size = tier_size(argv[1]);
   size_t new_size = strcmp(argv[2], "grow") == 0 ? 2 * size : size;
-  char* neighbour = malloc(size);
-  char* p = malloc(size);
+  char* neighbour = tier_alloc(argv[1], size);
+  char* p = tier_alloc(argv[1], size);
   CHECK(neighbour != NULL && p != NULL);
   pattern_fill(neighbour, size, 1);
   memset(p, 0x5A, size);
