@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# The C and C++ compilers under hakmem (the driver preloaded; cc1, cc1plus,
-# as and ld inherit LD_PRELOAD) build hakmem itself from its sources into a
-# shared library, and a small program linked with that library.  The same
+# The C compiler under hakmem (the driver preloaded; cc1, as and ld inherit
+# LD_PRELOAD) builds hakmem itself from its sources into a shared library,
+# and a small program linked with that library.  The same
 # build on glibc must give byte-identical objects, library and program, and
 # the program must print the same under both.
 #
 #   compiler.sh LIBHAKMEM SOURCE_DIR
 . "$(dirname "$0")/lib.sh"
 require cc
-require c++
 
 if [ $# -ne 1 ] || [ ! -d "$1/src" ]; then
   echo "usage: $0 /path/to/libhakmem.so /path/to/hakmem/source" >&2
@@ -31,10 +30,7 @@ build() {
   for f in "$src"/src/*.c; do
     cc -std=gnu11 "${flags[@]}" -c "$f" -o "obj/$(basename "$f" .c).o"
   done
-  for f in "$src"/src/*.cpp; do
-    c++ -std=c++17 "${flags[@]}" -c "$f" -o "obj/$(basename "$f" .cpp).o"
-  done
-  c++ -shared -o libhakmem-built.so obj/*.o -lpthread
+  cc -shared -o libhakmem-built.so obj/*.o -lpthread
   cc -std=gnu11 -O2 -I "$src/include" "$program" -o prog -L. -lhakmem-built -Wl,-rpath,'$ORIGIN'
 }
 
@@ -43,7 +39,7 @@ mkdir "$WORK/hakmem" "$WORK/glibc"
 (cd "$WORK/glibc" && build "$source_dir" "$program")
 
 # Each compile runs the driver and the compiler proper, each with its banner.
-sources=("$source_dir"/src/*.c "$source_dir"/src/*.cpp)
+sources=("$source_dir"/src/*.c)
 banners=$(grep -cE '^hakmem .* active' "$WORK/err" || true)
 if [ "$banners" -lt $((2 * ${#sources[@]})) ]; then
   echo "FAIL: $banners hakmem banners for ${#sources[@]} compiles: the compilers did not all run under hakmem" >&2
