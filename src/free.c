@@ -61,6 +61,12 @@ hak_block_t* hak_free_list_corrupt(const void* block) {
   hak_error("heap corruption: a free block was overwritten", block);
   return NULL;
 }
+
+void* hak_page_pop_corrupt(hak_page_t* page) {
+  hak_free_list_corrupt(page->free);
+  hak_block_set_next(page, page->free, NULL);
+  return hak_page_pop(page);
+}
 #endif
 
 void hak_free_local_block(hak_page_t* page, hak_block_t* block) {

@@ -407,10 +407,21 @@ static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_
 #endif
 }
 
+#if HAKMEM_SECURE
+/* hak_page_pop when the first block's link is bad: reports it, ends the
+ * list at that block and pops it.  A tail call, so that the fast path
+ * saves no registers for it. */
+hak_cold void* hak_page_pop_corrupt(hak_page_t* page);
+#endif
+
 /* Takes the first free block of a page that has one. */
 static inline void* hak_page_pop(hak_page_t* page) {
   hak_block_t* block = page->free;
-  page->free = hak_block_next(page, block);
+  hak_block_t* next = hak_block_link(page, block);
+#if HAKMEM_SECURE
+  if (hak_unlikely(next != NULL && !hak_is_block_start(page, next))) return hak_page_pop_corrupt(page);
+#endif
+  page->free = next;
   page->used++;
 #if HAKMEM_SECURE
   block->free_tag = 0;
