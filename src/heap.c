@@ -24,6 +24,7 @@ static size_t heap_chunk_left;
 static _Atomic(hak_heap_t*) all_heaps;
 
 void hak_heap_register(hak_heap_t* heap) {
+  hak_stat_add(metadata_bytes, sizeof(hak_heap_t));
   heap->next_all = hak_load_relaxed(&all_heaps);
   while (!atomic_compare_exchange_weak_explicit(&all_heaps, &heap->next_all, heap,
                                                 memory_order_release, memory_order_relaxed)) {

@@ -169,12 +169,14 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   hak_track_close((uint8_t*)s + header_size, size - header_size);
   segment_map_set(s, true);
   hak_stat_add(segments, 1);
+  hak_stat_add(metadata_bytes, header_size);
   return s;
 }
 
 static void segment_destroy(hak_segment_t* s) {
   segment_map_set(s, false);
   hak_stat_sub(segments, 1);
+  hak_stat_sub(metadata_bytes, s->header_size);
   for (size_t i = 0; i < s->page_count; i++) {
     if (!(s->purged_pages & ((uint64_t)1 << i))) continue;
     size_t area;

@@ -74,6 +74,7 @@ static void format_text(text_t* t) {
       LOAD(segments));
   put(t, "  huge       %10.1f MiB  in %zu huge blocks\n", MIB(LOAD(huge_bytes)), LOAD(huge_blocks));
   put(t, "  cached     %10.1f MiB  freed segments kept for reuse\n", MIB(LOAD(cached_bytes)));
+  put(t, "  metadata   %10.1f MiB  segment headers and heaps\n", MIB(LOAD(metadata_bytes)));
   put(t, "  syscalls   mmap %zu, munmap %zu, mremap %zu, madvise %zu\n", LOAD(mmap_calls),
       LOAD(munmap_calls), LOAD(mremap_calls), LOAD(madvise_calls));
 #if HAKMEM_STATS
@@ -99,7 +100,7 @@ static void format_json(text_t* t) {
       LOAD(committed_peak), LOAD(purged_total));
   put(t, "\"page_bytes\":%zu,\"segments\":%zu,\"huge_bytes\":%zu,\"huge_blocks\":%zu,", LOAD(page_bytes),
       LOAD(segments), LOAD(huge_bytes), LOAD(huge_blocks));
-  put(t, "\"cached_bytes\":%zu,", LOAD(cached_bytes));
+  put(t, "\"cached_bytes\":%zu,\"metadata_bytes\":%zu,", LOAD(cached_bytes), LOAD(metadata_bytes));
   put(t, "\"syscalls\":{\"mmap\":%zu,\"munmap\":%zu,\"mremap\":%zu,\"madvise\":%zu},", LOAD(mmap_calls),
       LOAD(munmap_calls), LOAD(mremap_calls), LOAD(madvise_calls));
 #if HAKMEM_STATS

@@ -65,6 +65,7 @@ typedef struct hak_stats_s {
   _Atomic(size_t) huge_bytes;
   _Atomic(size_t) page_bytes;     /* in pages taken from segments */
   _Atomic(size_t) cached_bytes;   /* freed segments kept mapped */
+  _Atomic(size_t) metadata_bytes; /* segment headers and heaps */
 #if HAKMEM_STATS
   /* Per call: only in builds made to count them. */
   _Atomic(size_t) malloc_calls;
@@ -237,7 +238,8 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force);
 /* With every heap's purge lock (for fork). */
 void hak_heap_pool_lock(void);
 void hak_heap_pool_unlock(void);
-/* A heap made outside the pool (the first thread's). */
+/* A heap struct new to the process (the first thread's, or one carved for
+ * the pool): the purger's list and the metadata figure learn of it. */
 void hak_heap_register(hak_heap_t* heap);
 void hak_heap_purge_lock(hak_heap_t* heap);
 void hak_heap_purge_unlock(hak_heap_t* heap);
