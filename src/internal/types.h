@@ -41,7 +41,7 @@ _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit pe
 /* Blocks of the bins above HAK_SMALL_OBJ_MAX are this much bigger than
  * their size class.  Those classes are multiples of 2 KiB, so without it
  * every block of a page would start in the same few cache sets and evict
- * the others (mid_large: 1.28x with it, docs/performance.md).  It keeps
+ * the others (mid_large: 1.35x with it, docs/performance.md).  It keeps
  * blocks 64-byte aligned; aligned_alloc above that takes an interior
  * pointer (see hak_block_of). */
 #define HAK_COLOR_SLACK ((size_t)64)

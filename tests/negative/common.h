@@ -29,8 +29,8 @@ static inline size_t tier_size(const char* tier)
   static const struct {
     const char* name;
     size_t size;
-  } tiers[] = {{"small", 200},       {"medium", 50 * KiB}, {"large", 1 * MiB},
-               {"huge", 8 * MiB},    {"aligned", 50 * KiB}};
+  } tiers[] = {{"small", 200}, {"medium", 50 * KiB}, {"large", 1 * MiB}, {"huge", 8 * MiB},
+               {"aligned", 50 * KiB}};
   for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++)
     if (strcmp(tiers[i].name, tier) == 0) return tiers[i].size;
   fprintf(stderr, "unknown tier %s\n", tier);
