@@ -92,6 +92,29 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
   return found;
 }
 
+size_t hak_cache_take_warm(size_t max, void** from) {
+  pthread_mutex_lock(&cache_lock);
+  cache_expire(hak_os_clock_ms());
+  /* The smallest warm mapping that has max bytes, else the largest. */
+  cache_slot_t* best = NULL;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    cache_slot_t* s = &slots[i];
+    if (s->base == NULL || s->purged) continue;
+    if (best == NULL || (best->size < max ? s->size > best->size : s->size >= max && s->size < best->size))
+      best = s;
+  }
+  size_t taken = 0;
+  if (best != NULL) {
+    taken = best->size < max ? best->size : max;
+    best->size -= taken;
+    *from = (uint8_t*)best->base + best->size;
+    if (best->size == 0) best->base = NULL;
+    hak_stat_sub(cached_bytes, taken);
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return taken;
+}
+
 /* The slot to give up for a new entry: purged before warm, and among
  * those the one nearest its deadline. */
 static cache_slot_t* eviction_victim(void) {

@@ -105,6 +105,32 @@ bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
   return true;
 }
 
+/* Two adjacent pages of different protection are two mappings: try to move
+ * both in one call, as a grown huge block made of moved pieces needs. */
+static bool probe_split_moves(void) {
+  uint8_t* p = os_mmap(4 * HAK_OS_PAGE_SIZE);
+  if (p == NULL) return false;
+  int saved = errno;
+  bool split = mprotect(p + HAK_OS_PAGE_SIZE, HAK_OS_PAGE_SIZE, PROT_READ) == 0;
+  hak_stat_add(mremap_calls, 1);
+  bool moved = split && mremap(p, 2 * HAK_OS_PAGE_SIZE, 2 * HAK_OS_PAGE_SIZE,
+                               MREMAP_MAYMOVE | MREMAP_FIXED, p + 2 * HAK_OS_PAGE_SIZE) != MAP_FAILED;
+  errno = saved;
+  os_munmap(p, 4 * HAK_OS_PAGE_SIZE); /* a hole where the pages moved from */
+  return moved;
+}
+
+bool hak_os_moves_split_ranges(void) {
+  enum { UNKNOWN, YES, NO };
+  static _Atomic(int) answer = UNKNOWN;
+  int known = atomic_load_explicit(&answer, memory_order_relaxed);
+  if (known == UNKNOWN) {
+    known = probe_split_moves() ? YES : NO;
+    atomic_store_explicit(&answer, known, memory_order_relaxed);
+  }
+  return known == YES;
+}
+
 bool hak_os_move(void* from, size_t size, void* to) {
   size = hak_os_page_round(size);
   hak_stat_add(mremap_calls, 1);

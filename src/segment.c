@@ -373,27 +373,50 @@ void hak_segment_huge_free(hak_segment_t* s) {
   segment_destroy(s);
 }
 
+/* Fills [from, to) of a grown huge segment, fresh pages not yet touched,
+ * with warm ones from the cache (moved, no copy), so that the block's new
+ * bytes do not fault in afresh while memory just freed waits to be purged.
+ * The block then spans several mappings, which only newer kernels move. */
+static void huge_fill_warm(hak_segment_t* s, size_t from, size_t to) {
+  if (!hak_os_moves_split_ranges()) return;
+  while (from < to) {
+    void* warm;
+    size_t n = hak_cache_take_warm(to - from, &warm);
+    if (n == 0) return;
+    if (!hak_os_move(warm, n, (uint8_t*)s + from)) {
+      hak_os_free(warm, n);
+      return;
+    }
+    from += n;
+  }
+}
+
 /* Grows in place when the address space after the segment is free; else
- * moves the pages (no copy) into a cached mapping, whose unused tail is
- * often still warm, or into a fresh one. */
+ * moves the pages (no copy) into a fresh mapping, rounded up to whole
+ * segments so that a block grown a little at a time (which cannot grow in
+ * place once it spans several mappings) moves once per segment, not once
+ * per page.  Either way the new bytes are made of warm pages where the
+ * cache has some. */
 static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
-  if (hak_os_resize_in_place(s, s->segment_size, total)) {
-    s->segment_size = total;
-    return s;
-  }
-  if (total < s->segment_size) return NULL;
-  bool dirty;
-  size_t got = total;
-  void* target = hak_cache_take(total, HAK_SEGMENT_SIZE, 0, &got, &dirty);
-  if (target == NULL) target = hak_os_alloc_aligned(total, HAK_SEGMENT_SIZE, 0);
-  if (target == NULL) return NULL;
   size_t old_size = s->segment_size;
-  if (!hak_os_move(s, old_size, target)) {
-    hak_cache_put(target, got);
-    return NULL;
+  hak_segment_t* moved = s;
+  size_t size = total;
+  if (!hak_os_resize_in_place(s, old_size, total)) {
+    if (total < old_size) return NULL;
+    size = hak_align_up(total, HAK_SEGMENT_SIZE);
+    moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
+    if (moved == NULL) {
+      size = total;
+      moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
+    }
+    if (moved == NULL) return NULL;
+    if (!hak_os_move(s, old_size, moved)) {
+      hak_os_free(moved, size);
+      return NULL;
+    }
   }
-  hak_segment_t* moved = target;
-  moved->segment_size = got;
+  moved->segment_size = size;
+  if (total > old_size) huge_fill_warm(moved, old_size, size);
   return moved;
 }
 

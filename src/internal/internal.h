@@ -132,6 +132,9 @@ void hak_os_free(void* p, size_t size);
 bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size);
 /* Moves the pages of [from, from+size) to replace those at `to` (no copy). */
 bool hak_os_move(void* from, size_t size, void* to);
+/* Whether hak_os_move takes a range that spans several mappings (Linux
+ * 6.17 and later); probed once. */
+bool hak_os_moves_split_ranges(void);
 size_t hak_os_page_round(size_t size);
 /* Gives the physical memory of [p, p+size) back; it reads as zero after. */
 void hak_os_purge(void* p, size_t size);
@@ -149,6 +152,9 @@ uint64_t hak_os_random(void);
  * alignment, its real size in *got, whether it may hold old data in *dirty;
  * NULL if none. */
 void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty);
+/* Up to max bytes of warm (never purged) memory from the end of a cached
+ * mapping, which keeps its start; its address in *from, 0 if none is warm. */
+size_t hak_cache_take_warm(size_t max, void** from);
 /* Keeps a mapping for reuse (making room if need be). */
 void hak_cache_put(void* base, size_t size);
 /* Purges and unmaps what is due; returns the next deadline (ms) or
