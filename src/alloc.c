@@ -70,15 +70,15 @@ static void* malloc_inside_block(size_t size, size_t alignment) {
   return p;
 }
 
-/* Small size classes give the alignment by themselves: their block sizes
- * are multiples of the alignment, and page starts are OS-page aligned.
- * Bigger blocks are only HAK_COLOR_SLACK aligned. */
+/* Uncolored size classes give the alignment by themselves: their block
+ * sizes are multiples of the alignment, and page starts are OS-page aligned.
+ * Colored blocks are only HAK_COLOR_SLACK aligned. */
 static void* malloc_aligned(size_t size, size_t alignment) {
   if (alignment <= 8 || (alignment <= 16 && size > 8)) return hak_malloc_inline(size);
   if (size > HAK_MAX_REQUEST) return out_of_memory();
   if (alignment <= HAK_OS_PAGE_SIZE) {
     size_t rounded = hak_align_up(size > alignment ? size : alignment, alignment);
-    if (rounded <= HAK_SMALL_OBJ_MAX || (alignment <= HAK_COLOR_SLACK && rounded <= HAK_LARGE_OBJ_MAX))
+    if (rounded <= HAK_COLOR_MIN || (alignment <= HAK_COLOR_SLACK && rounded <= HAK_LARGE_OBJ_MAX))
       return hak_malloc_inline(rounded);
     if (size + alignment - HAK_COLOR_SLACK <= HAK_LARGE_OBJ_MAX)
       return malloc_inside_block(size, alignment);

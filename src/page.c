@@ -18,7 +18,7 @@ static size_t bin_class_size(size_t bin) {
 
 size_t hak_bin_block_size(size_t bin) {
   size_t size = bin_class_size(bin);
-  return size > HAK_SMALL_OBJ_MAX ? size + HAK_COLOR_SLACK : size;
+  return size > HAK_COLOR_MIN ? size + HAK_COLOR_SLACK : size;
 }
 
 /* Bin 0 has no pages: an unfilled entry leads to the slow path. */

@@ -32,13 +32,19 @@
 #define HAK_MAX_PAGES_PER_SEGMENT (HAK_SEGMENT_SIZE >> HAK_SMALL_PAGE_SHIFT)
 _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit per page");
 
-/* Largest block size of each page kind: at least eight blocks per small or
- * medium page.  With four, a bin's only page filled and emptied every few
- * operations when blocks of its size were few (docs/performance.md). */
-#define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)   /* 8 KiB */
+/* Largest block size of each page kind.  A medium page holds at least eight
+ * blocks: with four, a bin's only page filled and emptied every few
+ * operations when blocks of its size were few.  A small page holds 64 (56
+ * in page 0): with sixteen, the live blocks of a popular 1-8 KiB class spread over
+ * several pages, and malloc took the current page's blocks, freed long
+ * before and cold, while the ones just freed waited on the other pages
+ * (random_mixed: 1.26x with 64; docs/performance.md). */
+#define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 64)  /* 1 KiB */
 #define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 8) /* 64 KiB */
 #define HAK_LARGE_OBJ_MAX (HAK_SEGMENT_SIZE / 2)                     /* 2 MiB */
-/* Blocks of the bins above HAK_SMALL_OBJ_MAX are this much bigger than
+/* The bins above this size are colored (HAK_COLOR_SLACK, below). */
+#define HAK_COLOR_MIN ((size_t)8 << 10)
+/* Blocks of the bins above HAK_COLOR_MIN are this much bigger than
  * their size class.  Those classes are multiples of 2 KiB, so without it
  * every block of a page would start in the same few cache sets and evict
  * the others (mid_large: 1.35x with it, docs/performance.md).  It keeps
