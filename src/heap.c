@@ -165,8 +165,14 @@ static void page_free_if_empty(hak_heap_t* heap, hak_page_t* page) {
 size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   hak_heap_delayed_free_all(heap);
   heap_for_each_page(heap, page_free_if_empty);
-  hak_check_heap(heap);
   size_t released = 0;
+  /* A page kept in use by one long-lived block can otherwise hold on to
+   * all the memory of a burst of its size (up to 512 KiB on a medium page). */
+  for (size_t bin = 0; force && bin < HAK_BIN_COUNT; bin++) {
+    for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
+      released += hak_page_trim(page);
+  }
+  hak_check_heap(heap);
   for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next)
     released += hak_segment_purge_free_pages(s);
   return released + hak_cache_collect(force);

@@ -144,6 +144,45 @@ void hak_page_collect(hak_page_t* page) {
   }
 }
 
+/* Blocks a page can hold at most: 8-byte blocks on a small page. */
+#define PAGE_BLOCKS_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)
+
+size_t hak_page_trim(hak_page_t* page) {
+  hak_page_collect(page);
+  if (page->free == NULL) return 0;
+  size_t built = page->capacity;
+  size_t bsize = page->block_size;
+  uint64_t free_bits[PAGE_BLOCKS_MAX / 64] = {0};
+  for (hak_block_t* b = page->free; b != NULL; b = hak_block_next(page, b)) {
+    size_t i = (size_t)((uint8_t*)b - page->start) / bsize;
+    free_bits[i / 64] |= (uint64_t)1 << (i % 64);
+  }
+  size_t keep = built;
+  while (keep > 0 && (free_bits[(keep - 1) / 64] >> ((keep - 1) % 64) & 1)) keep--;
+  if (keep == built) return 0;
+  /* The free blocks below keep stay listed, in their order. */
+  hak_block_t* head = NULL;
+  hak_block_t* tail = NULL;
+  for (hak_block_t *b = page->free, *next; b != NULL; b = next) {
+    next = hak_block_next(page, b);
+    if ((size_t)((uint8_t*)b - page->start) / bsize >= keep) continue;
+    if (tail == NULL) head = b;
+    else hak_block_set_next(page, tail, b);
+    tail = b;
+  }
+  if (tail != NULL) hak_block_set_next(page, tail, NULL);
+  page->free = head;
+  page->capacity = (uint16_t)keep;
+  /* From the first OS page past the last block kept: the blocks past the
+   * old capacity were never touched, so their pages may go too. */
+  uint8_t* from = (uint8_t*)hak_align_up((uintptr_t)(page->start + keep * bsize), HAK_OS_PAGE_SIZE);
+  uint8_t* to = (uint8_t*)hak_align_up((uintptr_t)(page->start + built * bsize), HAK_OS_PAGE_SIZE);
+  if (to <= from) return 0;
+  hak_os_purge(from, (size_t)(to - from));
+  hak_track_close(from, (size_t)(to - from));
+  return (size_t)(to - from);
+}
+
 /* ---- delayed-free state ----------------------------------------------------- */
 
 void hak_page_set_delayed(hak_page_t* page, hak_delayed_t state) {

@@ -221,6 +221,11 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
 /* A page of size's bin with a free block; NULL when out of memory. */
 hak_page_t* hak_page_find(hak_heap_t* heap, size_t size);
 void hak_page_collect(hak_page_t* page);
+/* For malloc_trim: the free blocks of a page in use past its last live one
+ * are taken off the free list and un-built (page_extend builds them again)
+ * and their memory given back; returns the bytes.  Free blocks below a live
+ * one stay, since the free list runs through them. */
+size_t hak_page_trim(hak_page_t* page);
 void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page);
 void hak_page_queue_remove(hak_heap_t* heap, hak_page_t* page);
 void hak_page_unfull(hak_page_t* page);
