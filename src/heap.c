@@ -167,8 +167,11 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   heap_for_each_page(heap, page_free_if_empty);
   size_t released = 0;
   /* A page kept in use by one long-lived block can otherwise hold on to
-   * all the memory of a burst of its size (up to 512 KiB on a medium page). */
-  for (size_t bin = 0; force && bin < HAK_BIN_COUNT; bin++) {
+   * all the memory of a burst of its size (up to 512 KiB on a medium page).
+   * Not in the secure build: an un-built block has no free tag, so freeing
+   * it again would pass for a first free, and that build catches them all. */
+  bool trim_pages = force && !HAKMEM_SECURE;
+  for (size_t bin = 0; trim_pages && bin < HAK_BIN_COUNT; bin++) {
     for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
       released += hak_page_trim(page);
   }

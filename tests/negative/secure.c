@@ -3,12 +3,15 @@
  *  double_free_deep    a block freed twice with other frees in between (the
  *                      default build only sees the last block freed);
  *  double_free_remote  the second free comes from another thread;
+ *  double_free_trim    the second free comes after malloc_trim, which in the
+ *                      default build un-builds a page's free tail;
  *  overwritten         a freed block's link is overwritten (a write after
  *                      free): malloc reports it instead of following it;
  *  guard               reading up from a segment's start faults on the guard
  *                      page before the first block;
  *  random_order        blocks of a fresh page come in no predictable order. */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -50,6 +53,21 @@ static void double_free_remote(void)
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, free_it, launder(a)) == 0);
   CHECK(pthread_join(thread, NULL) == 0);
+  free(keep);
+}
+
+static void double_free_trim(void)
+{
+  enum { COUNT = 64 };
+  char* keep = malloc(SIZE); /* the page stays in use */
+  char* blocks[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    blocks[i] = malloc(SIZE);
+    CHECK(blocks[i] != NULL);
+  }
+  for (int i = 0; i < COUNT; i++) free(blocks[i]);
+  malloc_trim(0);
+  free(launder(blocks[COUNT / 2]));
   free(keep);
 }
 
@@ -122,6 +140,7 @@ int main(int argc, char** argv)
     void (*run)(void);
   } cases[] = {{"double_free_deep", double_free_deep},
                {"double_free_remote", double_free_remote},
+               {"double_free_trim", double_free_trim},
                {"overwritten", overwritten},
                {"guard", guard},
                {"random_order", random_order}};
