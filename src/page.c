@@ -152,6 +152,7 @@ size_t hak_page_trim(hak_page_t* page) {
   if (page->free == NULL) return 0;
   size_t built = page->capacity;
   size_t bsize = page->block_size;
+  hak_assert(built <= PAGE_BLOCKS_MAX);
   uint64_t free_bits[PAGE_BLOCKS_MAX / 64] = {0};
   for (hak_block_t* b = page->free; b != NULL; b = hak_block_next(page, b)) {
     size_t i = (size_t)((uint8_t*)b - page->start) / bsize;

@@ -34,11 +34,11 @@ _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit pe
 
 /* Largest block size of each page kind.  A medium page holds at least eight
  * blocks: with four, a bin's only page filled and emptied every few
- * operations when blocks of its size were few.  A small page holds 64 (56
- * in page 0): with sixteen, the live blocks of a popular 1-8 KiB class spread over
- * several pages, and malloc took the current page's blocks, freed long
- * before and cold, while the ones just freed waited on the other pages
- * (random_mixed: 1.26x with 64; docs/performance.md). */
+ * operations when blocks of its size were few.  A small page holds at least
+ * 64 (56 in page 0): with sixteen, the live blocks of a popular 1-8 KiB
+ * class spread over several pages, and malloc took the current page's
+ * blocks, freed long before and cold, while the ones just freed waited on
+ * the other pages (random_mixed: 1.24x; docs/performance.md). */
 #define HAK_SMALL_OBJ_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 64)  /* 1 KiB */
 #define HAK_MEDIUM_OBJ_MAX (((size_t)1 << HAK_MEDIUM_PAGE_SHIFT) / 8) /* 64 KiB */
 #define HAK_LARGE_OBJ_MAX (HAK_SEGMENT_SIZE / 2)                     /* 2 MiB */
