@@ -115,6 +115,15 @@ size_t hak_cache_take_warm(size_t max, void** from) {
   return taken;
 }
 
+bool hak_cache_has_warm(size_t size) {
+  pthread_mutex_lock(&cache_lock);
+  bool found = false;
+  for (size_t i = 0; i < CACHE_SLOTS && !found; i++)
+    found = slots[i].base != NULL && !slots[i].purged && slots[i].size >= size;
+  pthread_mutex_unlock(&cache_lock);
+  return found;
+}
+
 /* The slot to give up for a new entry: purged before warm, and among
  * those the one nearest its deadline. */
 static cache_slot_t* eviction_victim(void) {

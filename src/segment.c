@@ -403,6 +403,9 @@ static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
   size_t size = total;
   if (!hak_os_resize_in_place(s, old_size, total)) {
     if (total < old_size) return NULL;
+    /* Where warm pages cannot be moved in, they can be copied into: realloc
+     * does that (malloc takes warm cached mappings first) when this fails. */
+    if (!hak_os_moves_split_ranges() && hak_cache_has_warm(total)) return NULL;
     size = hak_align_up(total, HAK_SEGMENT_SIZE);
     moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
     if (moved == NULL) {

@@ -155,6 +155,8 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
 /* Up to max bytes of warm (never purged) memory from the end of a cached
  * mapping, which keeps its start; its address in *from, 0 if none is warm. */
 size_t hak_cache_take_warm(size_t max, void** from);
+/* Whether a warm cached mapping of at least size bytes is there. */
+bool hak_cache_has_warm(size_t size);
 /* Keeps a mapping for reuse (making room if need be). */
 void hak_cache_put(void* base, size_t size);
 /* Purges and unmaps what is due; returns the next deadline (ms) or
