@@ -127,7 +127,11 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   }
   hak_track_free(block);
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
+    hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
     hak_free_local_block(page, block);
+    /* The purger's request is taken here too: a nearly idle thread may never
+     * search for a page, but its frees come this way when a page empties. */
+    if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);
   } else {
     free_remote(segment, page, block);
   }

@@ -37,6 +37,9 @@ void hak_heap_init(hak_heap_t* heap) {
   hak_heap_purge_lock(heap);
   memset(heap, 0, offsetof(hak_heap_t, purge_due_ms));
   hak_store_relaxed(&heap->purge_due_ms, 0);
+  hak_store_relaxed(&heap->slow_count, 0);
+  hak_store_relaxed(&heap->slow_count_at_due, 0);
+  hak_store_relaxed(&heap->collect_asked, false);
   hak_heap_purge_unlock(heap);
   for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
   heap->thread_id = hak_thread_id();
@@ -170,8 +173,7 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
    * all the memory of a burst of its size (up to 512 KiB on a medium page).
    * Not in the secure build: an un-built block has no free tag, so freeing
    * it again would pass for a first free, and that build catches them all. */
-  bool trim_pages = force && !HAKMEM_SECURE;
-  for (size_t bin = 0; trim_pages && bin < HAK_BIN_COUNT; bin++) {
+  for (size_t bin = 0; !HAKMEM_SECURE && bin < HAK_BIN_COUNT; bin++) {
     for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
       released += hak_page_trim(page);
   }
@@ -219,8 +221,32 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
   if (hak_load_relaxed(&heap->purge_due_ms) == 0 &&
       atomic_compare_exchange_strong_explicit(&heap->purge_due_ms, &none,
                                               now + hak_options.page_purge_delay_ms,
-                                              memory_order_relaxed, memory_order_relaxed))
+                                              memory_order_relaxed, memory_order_relaxed)) {
+    hak_store_relaxed(&heap->slow_count_at_due, hak_load_relaxed(&heap->slow_count));
     hak_purger_notify(now + hak_options.page_purge_delay_ms);
+  }
+}
+
+/* With the heap's purge lock held, when the heap's purge falls due.  Fewer
+ * page searches than one per millisecond since the last look: the owner is
+ * nearly idle, and its empty pages are worth more to the system than to
+ * it, so it is asked to give them back on its next slow path (the purger
+ * cannot free them itself: the page each small or medium bin keeps is
+ * walked by the owner's lock-free fast paths).  A busy heap is looked at
+ * again after another delay; returns when (UINT64_MAX: no need). */
+static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
+  uint64_t slow = hak_load_relaxed(&heap->slow_count);
+  bool idle = slow - hak_load_relaxed(&heap->slow_count_at_due) < hak_options.page_purge_delay_ms;
+  hak_store_relaxed(&heap->slow_count_at_due, slow);
+  if (heap->segments.first == NULL) return UINT64_MAX;
+  if (!idle) return now + hak_options.page_purge_delay_ms;
+  hak_store_relaxed(&heap->collect_asked, true);
+  return UINT64_MAX;
+}
+
+void hak_heap_collect_asked(hak_heap_t* heap) {
+  hak_store_relaxed(&heap->collect_asked, false);
+  hak_heap_collect(heap, false);
 }
 
 uint64_t hak_heap_purge_quiet(void) {
@@ -240,6 +266,8 @@ uint64_t hak_heap_purge_quiet(void) {
       uint64_t when = hak_segment_purge_quiet(s, now);
       if (when < heap_next) heap_next = when;
     }
+    uint64_t again = heap_ask_if_idle(heap, now);
+    if (again < heap_next) heap_next = again;
     hak_heap_purge_unlock(heap);
     if (heap_next != UINT64_MAX) {
       purge_due_at(heap, heap_next);

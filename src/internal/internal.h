@@ -260,8 +260,15 @@ void hak_heap_purge_unlock(hak_heap_t* heap);
  * has been quiet for HAKMEM_PAGE_PURGE_DELAY_MS. */
 void hak_heap_purge_later(hak_heap_t* heap, uint64_t now);
 /* The purger's part: purges the quiet segments of every heap whose time has
- * come; returns when to call again (UINT64_MAX: nothing waits). */
+ * come, and asks the owners of nearly idle ones to give back their empty
+ * pages; returns when to call again (UINT64_MAX: nothing waits). */
 uint64_t hak_heap_purge_quiet(void);
+/* The owner, on its slow paths: a page search was made (count it), and if
+ * the purger asked, the heap's empty pages go back (see heap.c). */
+static inline void hak_heap_count_slow(hak_heap_t* heap) {
+  hak_store_relaxed(&heap->slow_count, hak_load_relaxed(&heap->slow_count) + 1);
+}
+void hak_heap_collect_asked(hak_heap_t* heap);
 
 /* ---- init.c ------------------------------------------------------------- */
 /* The calling thread's heap, created on first use; NULL when out of memory. */

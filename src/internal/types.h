@@ -205,6 +205,12 @@ typedef struct hak_heap_s {
    * it and the owner change the segment list, which pages are in use and
    * what is purged only with this lock held. */
   _Atomic(uint64_t) purge_due_ms; /* 0: nothing to purge */
+  /* Page searches by the owner, and their count when the purger last looked
+   * (or the owner set purge_due_ms); whether the purger asks the owner to
+   * give back its empty pages (see heap.c). */
+  _Atomic(uint64_t) slow_count;
+  _Atomic(uint64_t) slow_count_at_due;
+  _Atomic(bool) collect_asked;
   _Atomic(bool) purge_lock;
   struct hak_heap_s* next_all; /* every heap ever made (never unlinked) */
 } hak_heap_t;
