@@ -37,8 +37,8 @@ void hak_heap_init(hak_heap_t* heap) {
   hak_heap_purge_lock(heap);
   memset(heap, 0, offsetof(hak_heap_t, purge_due_ms));
   hak_store_relaxed(&heap->purge_due_ms, 0);
-  hak_store_relaxed(&heap->slow_count, 0);
-  hak_store_relaxed(&heap->slow_count_at_due, 0);
+  hak_store_relaxed(&heap->page_searches, 0);
+  hak_store_relaxed(&heap->page_searches_seen, 0);
   hak_store_relaxed(&heap->collect_asked, false);
   hak_heap_purge_unlock(heap);
   for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
@@ -222,7 +222,7 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
       atomic_compare_exchange_strong_explicit(&heap->purge_due_ms, &none,
                                               now + hak_options.page_purge_delay_ms,
                                               memory_order_relaxed, memory_order_relaxed)) {
-    hak_store_relaxed(&heap->slow_count_at_due, hak_load_relaxed(&heap->slow_count));
+    hak_store_relaxed(&heap->page_searches_seen, hak_load_relaxed(&heap->page_searches));
     hak_purger_notify(now + hak_options.page_purge_delay_ms);
   }
 }
@@ -235,9 +235,9 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
  * walked by the owner's lock-free fast paths).  A busy heap is looked at
  * again after another delay; returns when (UINT64_MAX: no need). */
 static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
-  uint64_t slow = hak_load_relaxed(&heap->slow_count);
-  bool idle = slow - hak_load_relaxed(&heap->slow_count_at_due) < hak_options.page_purge_delay_ms;
-  hak_store_relaxed(&heap->slow_count_at_due, slow);
+  uint64_t searches = hak_load_relaxed(&heap->page_searches);
+  bool idle = searches - hak_load_relaxed(&heap->page_searches_seen) < hak_options.page_purge_delay_ms;
+  hak_store_relaxed(&heap->page_searches_seen, searches);
   if (heap->segments.first == NULL) return UINT64_MAX;
   if (!idle) return now + hak_options.page_purge_delay_ms;
   hak_store_relaxed(&heap->collect_asked, true);

@@ -265,8 +265,8 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now);
 uint64_t hak_heap_purge_quiet(void);
 /* The owner, on its slow paths: a page search was made (count it), and if
  * the purger asked, the heap's empty pages go back (see heap.c). */
-static inline void hak_heap_count_slow(hak_heap_t* heap) {
-  hak_store_relaxed(&heap->slow_count, hak_load_relaxed(&heap->slow_count) + 1);
+static inline void hak_heap_count_search(hak_heap_t* heap) {
+  hak_store_relaxed(&heap->page_searches, hak_load_relaxed(&heap->page_searches) + 1);
 }
 void hak_heap_collect_asked(hak_heap_t* heap);
 

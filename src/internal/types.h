@@ -208,8 +208,8 @@ typedef struct hak_heap_s {
   /* Page searches by the owner, and their count when the purger last looked
    * (or the owner set purge_due_ms); whether the purger asks the owner to
    * give back its empty pages (see heap.c). */
-  _Atomic(uint64_t) slow_count;
-  _Atomic(uint64_t) slow_count_at_due;
+  _Atomic(uint64_t) page_searches;
+  _Atomic(uint64_t) page_searches_seen;
   _Atomic(bool) collect_asked;
   _Atomic(bool) purge_lock;
   struct hak_heap_s* next_all; /* every heap ever made (never unlinked) */
