@@ -131,7 +131,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     hak_free_local_block(page, block);
     /* The purger's request is taken here too: a nearly idle thread may never
      * search for a page, but its frees come this way when a page empties. */
-    if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);
+    hak_heap_collect_if_asked(heap);
   } else {
     free_remote(segment, page, block);
   }

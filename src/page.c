@@ -360,7 +360,7 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
   if (++calls % 64 == 0) hak_check_heap(heap);
 #endif
   hak_heap_count_search(heap);
-  if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);
+  hak_heap_collect_if_asked(heap);
   size_t bin = hak_bin_of(size);
   hak_page_queue_t* pq = &heap->pages[bin];
   hak_page_t* page = queue_find_free(heap, pq);

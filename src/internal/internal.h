@@ -269,6 +269,9 @@ static inline void hak_heap_count_search(hak_heap_t* heap) {
   hak_store_relaxed(&heap->page_searches, hak_load_relaxed(&heap->page_searches) + 1);
 }
 void hak_heap_collect_asked(hak_heap_t* heap);
+static inline void hak_heap_collect_if_asked(hak_heap_t* heap) {
+  if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);
+}
 
 /* ---- init.c ------------------------------------------------------------- */
 /* The calling thread's heap, created on first use; NULL when out of memory. */
