@@ -17,6 +17,7 @@ typedef struct cache_slot_s {
   void* base;
   size_t size;
   uint64_t deadline_ms; /* purge when warm, unmap when purged */
+  size_t guard;         /* offset of its inaccessible page, 0 if none */
   bool purged;
 } cache_slot_t;
 
@@ -58,7 +59,8 @@ uint64_t hak_cache_expire(void) {
   return next;
 }
 
-void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty) {
+void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty,
+                     size_t* guard) {
   void* found = NULL;
   pthread_mutex_lock(&cache_lock);
   cache_expire(hak_os_clock_ms());
@@ -75,12 +77,15 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
   if (best != NULL) {
     found = best->base;
     *dirty = !best->purged; /* purged memory reads as zero again */
-    /* Split a larger mapping at a segment boundary; the rest stays. */
+    *guard = best->guard;
+    /* Split a larger mapping at a segment boundary; the rest stays.  A
+     * guard page lies in a header, so within the front. */
     size_t front = hak_align_up(size, HAK_SEGMENT_SIZE);
     if (best->size >= front + HAK_SEGMENT_SIZE) {
       *got = front;
       best->base = (uint8_t*)best->base + front;
       best->size -= front;
+      best->guard = 0;
     } else {
       *got = best->size;
       best->base = NULL;
@@ -92,24 +97,36 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
   return found;
 }
 
+/* The bytes at the end of a slot that may be moved elsewhere: not its guard
+ * page, nor what lies before it. */
+static size_t slot_movable(const cache_slot_t* s) {
+  return s->guard != 0 ? s->size - s->guard - HAK_OS_PAGE_SIZE : s->size;
+}
+
 size_t hak_cache_take_warm(size_t max, void** from) {
   pthread_mutex_lock(&cache_lock);
   cache_expire(hak_os_clock_ms());
   /* The smallest warm mapping that has max bytes, else the largest. */
   cache_slot_t* best = NULL;
+  size_t best_have = 0;
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     cache_slot_t* s = &slots[i];
-    if (s->base == NULL || s->purged) continue;
-    if (best == NULL || (best->size < max ? s->size > best->size : s->size >= max && s->size < best->size))
+    size_t have = s->base != NULL && !s->purged ? slot_movable(s) : 0;
+    if (have == 0) continue;
+    if (best == NULL || (best_have < max ? have > best_have : have >= max && have < best_have)) {
       best = s;
+      best_have = have;
+    }
   }
   size_t taken = 0;
   if (best != NULL) {
-    taken = best->size < max ? best->size : max;
+    taken = best_have < max ? best_have : max;
     best->size -= taken;
     *from = (uint8_t*)best->base + best->size;
-    if (best->size == 0) best->base = NULL;
     hak_stat_sub(cached_bytes, taken);
+    if (best->size == 0) best->base = NULL;
+    /* What is left is no use to a segment: do not let it hold a slot. */
+    else if (slot_movable(best) == 0) slot_release(best);
   }
   pthread_mutex_unlock(&cache_lock);
   return taken;
@@ -138,7 +155,7 @@ static cache_slot_t* eviction_victim(void) {
   return victim;
 }
 
-void hak_cache_put(void* base, size_t size) {
+void hak_cache_put(void* base, size_t size, size_t guard) {
   if (size > hak_options.cache_max) {
     hak_os_free(base, size);
     return;
@@ -156,6 +173,7 @@ void hak_cache_put(void* base, size_t size) {
   }
   slot->base = base;
   slot->size = size;
+  slot->guard = guard;
   slot->purged = false;
   slot->deadline_ms = now + hak_options.purge_delay_ms;
   hak_stat_add(cached_bytes, size);

@@ -87,12 +87,23 @@ static size_t header_size_for(uint32_t page_count) {
   return hak_os_page_round(sizeof(hak_segment_t) + page_count * sizeof(hak_page_t)) + GUARD_SIZE;
 }
 
-static void segment_guard(hak_segment_t* s, bool on) {
+/* Where a segment's guard page is: the end of its header (0: none). */
+static size_t guard_offset(size_t header_size) {
+  return HAKMEM_SECURE ? header_size - GUARD_SIZE : 0;
+}
+
+/* Puts the guard page of a mapping that had one at offset `had` (0: none)
+ * at offset `want`: nothing to do when a segment of the same kind used the
+ * mapping before. */
+static void segment_guard_move(void* base, size_t had, size_t want) {
 #if HAKMEM_SECURE
-  hak_os_guard((uint8_t*)s + s->header_size - GUARD_SIZE, GUARD_SIZE, on);
+  if (had == want) return;
+  if (had != 0) hak_os_guard((uint8_t*)base + had, GUARD_SIZE, false);
+  if (want != 0) hak_os_guard((uint8_t*)base + want, GUARD_SIZE, true);
 #else
-  (void)s;
-  (void)on;
+  (void)base;
+  (void)had;
+  (void)want;
 #endif
 }
 
@@ -149,14 +160,16 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
                                      size_t offset, uint32_t page_count, bool* stale) {
   size = hak_os_page_round(size);
   size_t header_size = header_size_for(page_count);
-  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale);
-  if (s != NULL) {
-    if (*stale) memset(s, 0, header_size - GUARD_SIZE);
-  } else {
+  size_t guard = 0;
+  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale, &guard);
+  if (s == NULL) {
     s = hak_os_alloc_aligned(size, alignment, offset);
     *stale = false;
   }
   if (s == NULL) return NULL;
+  /* First, as the old guard page may lie in the new header. */
+  segment_guard_move(s, guard, guard_offset(header_size));
+  if (*stale) memset(s, 0, header_size - GUARD_SIZE);
   /* The header may lie where blocks were before (a split cached mapping). */
   hak_track_defined(s, header_size - GUARD_SIZE);
   s->segment_size = size;
@@ -164,7 +177,6 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   s->page_shift = page_shift_of(kind);
   s->kind = kind;
   s->page_count = page_count;
-  segment_guard(s, true);
   /* Blocks become accessible to valgrind as they are handed out. */
   hak_track_close((uint8_t*)s + header_size, size - header_size);
   segment_map_set(s, true);
@@ -183,8 +195,15 @@ static void segment_destroy(hak_segment_t* s) {
     page_area(s, i, &area);
     hak_stats_unpurged(area);
   }
-  segment_guard(s, false);
-  hak_cache_put(s, s->segment_size);
+  /* A huge mapping goes back whole: the cache mostly hands its pages out
+   * piecewise to grow other huge blocks, and there a kept guard page cost
+   * realloc_grow 16 %. */
+  size_t guard = guard_offset(s->header_size);
+  if (s->kind == HAK_PAGE_HUGE) {
+    segment_guard_move(s, guard, 0);
+    guard = 0;
+  }
+  hak_cache_put(s, s->segment_size, guard);
 }
 
 static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
@@ -401,7 +420,9 @@ static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
   size_t old_size = s->segment_size;
   hak_segment_t* moved = s;
   size_t size = total;
-  if (!hak_os_resize_in_place(s, old_size, total)) {
+  /* The part after a guard page is a mapping of its own. */
+  size_t fixed = HAKMEM_SECURE ? s->header_size : 0;
+  if (!hak_os_resize_in_place((uint8_t*)s + fixed, old_size - fixed, total - fixed)) {
     if (total < old_size) return NULL;
     /* Where warm pages cannot be moved in, they can be copied into: realloc
      * does that (malloc takes warm cached mappings first) when this fails. */

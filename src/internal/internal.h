@@ -149,16 +149,21 @@ uint64_t hak_os_random(void);
 
 /* ---- cache.c: recently freed segment mappings ----------------------------- */
 /* A cached mapping of at least size bytes with (base + offset) a multiple of
- * alignment, its real size in *got, whether it may hold old data in *dirty;
- * NULL if none. */
-void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty);
+ * alignment, its real size in *got, whether it may hold old data in *dirty,
+ * and where its guard page is (hak_cache_put) in *guard; NULL if none. */
+void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, bool* dirty,
+                     size_t* guard);
 /* Up to max bytes of warm (never purged) memory from the end of a cached
- * mapping, which keeps its start; its address in *from, 0 if none is warm. */
+ * mapping, which keeps its start (and guard page); its address in *from, 0
+ * if none is warm. */
 size_t hak_cache_take_warm(size_t max, void** from);
 /* Whether a warm cached mapping of at least size bytes is there. */
 bool hak_cache_has_warm(size_t size);
-/* Keeps a mapping for reuse (making room if need be). */
-void hak_cache_put(void* base, size_t size);
+/* Keeps a mapping for reuse (making room if need be).  guard: the offset
+ * of an inaccessible page in it (secure build), 0 if none; the page stays
+ * so, and a segment made from the mapping again need not pay two mprotect
+ * calls (and the other cores' TLB flushes) to put it back. */
+void hak_cache_put(void* base, size_t size, size_t guard);
 /* Purges and unmaps what is due; returns the next deadline (ms) or
  * UINT64_MAX when the cache is empty. */
 uint64_t hak_cache_expire(void);
