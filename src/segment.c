@@ -411,23 +411,21 @@ static void huge_fill_warm(hak_segment_t* s, size_t from, size_t to) {
 }
 
 /* Grows in place when the address space after the segment is free; else
- * moves the pages (no copy) into a fresh mapping, rounded up to whole
- * segments so that a block grown a little at a time (which cannot grow in
- * place once it spans several mappings) moves once per segment, not once
- * per page.  Either way the new bytes are made of warm pages where the
- * cache has some. */
+ * moves the pages (no copy) into a fresh mapping.  Either way the new size
+ * is rounded up to whole segments, so that a block grown a little at a time
+ * pays a system call once per segment, not once per page.  The new bytes
+ * are made of warm pages where the cache has some. */
 static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
   size_t old_size = s->segment_size;
   hak_segment_t* moved = s;
-  size_t size = total;
+  size_t size = total > old_size ? hak_align_up(total, HAK_SEGMENT_SIZE) : total;
   /* The part after a guard page is a mapping of its own. */
   size_t fixed = HAKMEM_SECURE ? s->header_size : 0;
-  if (!hak_os_resize_in_place((uint8_t*)s + fixed, old_size - fixed, total - fixed)) {
+  if (!hak_os_resize_in_place((uint8_t*)s + fixed, old_size - fixed, size - fixed)) {
     if (total < old_size) return NULL;
     /* Where warm pages cannot be moved in, they can be copied into: realloc
      * does that (malloc takes warm cached mappings first) when this fails. */
     if (!hak_os_moves_split_ranges() && hak_cache_has_warm(total)) return NULL;
-    size = hak_align_up(total, HAK_SEGMENT_SIZE);
     moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
     if (moved == NULL) {
       size = total;
