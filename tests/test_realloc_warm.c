@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "pattern.h"
+#include "resident.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -27,23 +27,6 @@ static int kernel_moves_split_ranges(void)
   int major = 0, minor = 0;
   if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2) return 0;
   return major > 6 || (major == 6 && minor >= 17);
-}
-
-/* Pages of [from, to) already resident, and how many pages that is. */
-static size_t resident_pages(const char* from, const char* to, size_t* pages)
-{
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  uintptr_t start = ((uintptr_t)from + page - 1) & ~(uintptr_t)(page - 1);
-  uintptr_t end = (uintptr_t)to & ~(uintptr_t)(page - 1);
-  *pages = end > start ? (end - start) / page : 0;
-  if (*pages == 0) return 0;
-  unsigned char* vec = malloc(*pages);
-  CHECK(vec != NULL);
-  CHECK(mincore((void*)start, end - start, vec) == 0);
-  size_t resident = 0;
-  for (size_t i = 0; i < *pages; i++) resident += vec[i] & 1;
-  free(vec);
-  return resident;
 }
 
 int main(void)
