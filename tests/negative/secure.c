@@ -9,6 +9,8 @@
  *                      free): malloc reports it instead of following it;
  *  guard               reading up from a segment's start faults on the guard
  *                      page before the first block;
+ *  guard_reused        so it does in a segment made of a freed one's cached
+ *                      mapping, where the guard page was left in place;
  *  random_order        blocks of a fresh page come in no predictable order. */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -97,10 +99,10 @@ static void on_fault(int sig)
   siglongjmp(fault_jump, 1);
 }
 
-static void guard(void)
+/* Reads up from the start of p's segment until a fault, which must come
+ * before p: the guard page is part of the header. */
+static void expect_guard_before(char* p)
 {
-  char* p = malloc(SIZE);
-  CHECK(p != NULL);
   char* segment = (char*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
   struct sigaction sa = {.sa_handler = on_fault};
   CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
@@ -111,8 +113,40 @@ static void guard(void)
     CHECKF(0, "no guard page in the segment at %p", (void*)segment);
   }
   (void)sink;
-  /* The guard is part of the header: it comes before any block. */
   CHECKF(segment + offset < p, "fault at offset %zu, after the block at %p", (size_t)offset, (void*)p);
+}
+
+static void guard(void)
+{
+  char* p = malloc(SIZE);
+  CHECK(p != NULL);
+  expect_guard_before(p);
+  free(p);
+}
+
+/* A thread's block of 1.5 MiB takes a large page, a whole segment, which
+ * goes to the cache when the thread exits; the main thread's first block of
+ * that size is then made in the same mapping. */
+static void* big_block_segment(void* arg)
+{
+  char* p = malloc((size_t)(uintptr_t)arg);
+  CHECK(p != NULL);
+  free(p);
+  return (void*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
+}
+
+static void guard_reused(void)
+{
+  const size_t big = 1536 << 10;
+  pthread_t thread;
+  void* freed_segment;
+  CHECK(pthread_create(&thread, NULL, big_block_segment, (void*)(uintptr_t)big) == 0);
+  CHECK(pthread_join(thread, &freed_segment) == 0);
+  char* p = malloc(big);
+  CHECK(p != NULL);
+  CHECKF((void*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1)) == freed_segment,
+         "the block at %p is not in the freed segment %p", (void*)p, freed_segment);
+  expect_guard_before(p);
   free(p);
 }
 
@@ -143,6 +177,7 @@ int main(int argc, char** argv)
                {"double_free_trim", double_free_trim},
                {"overwritten", overwritten},
                {"guard", guard},
+               {"guard_reused", guard_reused},
                {"random_order", random_order}};
   size_t i = 0;
   while (i < sizeof cases / sizeof cases[0] && strcmp(cases[i].name, argv[1]) != 0) i++;
