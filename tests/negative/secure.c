@@ -99,11 +99,16 @@ static void on_fault(int sig)
   siglongjmp(fault_jump, 1);
 }
 
+static char* segment_of(const void* p)
+{
+  return (char*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
+}
+
 /* Reads up from the start of p's segment until a fault, which must come
  * before p: the guard page is part of the header. */
 static void expect_guard_before(char* p)
 {
-  char* segment = (char*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
+  char* segment = segment_of(p);
   struct sigaction sa = {.sa_handler = on_fault};
   CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
   volatile size_t offset = 0;
@@ -127,25 +132,27 @@ static void guard(void)
 /* A thread's block of 1.5 MiB takes a large page, a whole segment, which
  * goes to the cache when the thread exits; the main thread's first block of
  * that size is then made in the same mapping. */
+#define BIG ((size_t)1536 << 10)
+
 static void* big_block_segment(void* arg)
 {
-  char* p = malloc((size_t)(uintptr_t)arg);
+  (void)arg;
+  char* p = malloc(BIG);
   CHECK(p != NULL);
   free(p);
-  return (void*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
+  return segment_of(p);
 }
 
 static void guard_reused(void)
 {
-  const size_t big = 1536 << 10;
   pthread_t thread;
   void* freed_segment;
-  CHECK(pthread_create(&thread, NULL, big_block_segment, (void*)(uintptr_t)big) == 0);
+  CHECK(pthread_create(&thread, NULL, big_block_segment, NULL) == 0);
   CHECK(pthread_join(thread, &freed_segment) == 0);
-  char* p = malloc(big);
+  char* p = malloc(BIG);
   CHECK(p != NULL);
-  CHECKF((void*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1)) == freed_segment,
-         "the block at %p is not in the freed segment %p", (void*)p, freed_segment);
+  CHECKF(segment_of(p) == freed_segment, "the block at %p is not in the freed segment %p",
+         (void*)p, freed_segment);
   expect_guard_before(p);
   free(p);
 }
