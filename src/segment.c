@@ -280,22 +280,23 @@ bool hak_segment_page_free(hak_page_t* page) {
   return true;
 }
 
-void hak_segment_page_keep(hak_page_t* page) {
+void hak_segment_page_keep(hak_page_t* page, size_t built) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
   page->in_use = HAK_PAGE_KEPT;
+  s->kept_built = (uint32_t)built;
   segment_quiet_unlock(heap, s);
 }
 
-bool hak_segment_page_unkeep(hak_page_t* page) {
+size_t hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
   bool purged = kept_tail_reclaim(s, (size_t)(page - s->pages));
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
-  return purged;
+  return purged ? 0 : s->kept_built;
 }
 
 /* With the heap's purge lock held.  A purged bit marks a free page whose

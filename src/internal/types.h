@@ -158,6 +158,7 @@ typedef struct hak_segment_s {
   hak_page_kind_t kind;
   uint32_t page_count;
   uint32_t used_pages;
+  uint32_t kept_built;  /* blocks its kept page had built: warm unless purged */
   _Atomic(struct hak_heap_s*) heap; /* NULL while abandoned */
   /* Heap's list of all its segments, or the global abandoned list. */
   struct hak_segment_s* next;
