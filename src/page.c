@@ -110,18 +110,17 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
 /* Threads the next few KiB of never-used blocks onto the free list, so a
  * fresh page costs no more than it is used.  The secure build takes at
  * least EXTEND_MIN blocks, so that their order has something to shuffle.
- * A kept page whose memory the purger left alone takes the blocks it had
- * built back at once: they are warm, and one block at a time would cost a
- * slow path each.  Only those: linking the rest would touch memory the page
- * never used (and, in the secure build's random order, hand it out). */
+ * A kept page whose memory the purger left alone gets its free list back
+ * instead, as it was: its blocks are warm, the ones freed last first (to
+ * relink them would touch blocks the page never used, and the secure build
+ * would hand those out in its random order). */
 #define EXTEND_MIN (HAKMEM_SECURE ? 8 : 1)
 
 static void page_extend(hak_heap_t* heap, hak_page_t* page) {
-  size_t warm = page->in_use == HAK_PAGE_KEPT ? hak_segment_page_unkeep(page) : 0;
+  if (page->in_use == HAK_PAGE_KEPT && hak_segment_page_unkeep(page)) return;
   size_t bsize = page->block_size;
   size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
-  if (n < warm) n = warm;
   if (n > left) n = left;
   if (n > LINK_MAX) n = LINK_MAX;
   link_blocks(heap, page, page->start + (size_t)page->capacity * bsize, n);
@@ -308,10 +307,7 @@ void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
  * in bench/ab.py when medium pages were let go too). */
 static void page_keep(hak_page_t* page) {
   if (page->in_use == HAK_PAGE_KEPT || hak_ptr_segment(page)->kind != HAK_PAGE_LARGE) return;
-  size_t built = page->capacity;
-  page->free = NULL;
-  page->capacity = 0;
-  hak_segment_page_keep(page, built);
+  hak_segment_page_keep(page);
 }
 
 void hak_page_retire(hak_page_t* page) {

@@ -280,23 +280,30 @@ bool hak_segment_page_free(hak_page_t* page) {
   return true;
 }
 
-void hak_segment_page_keep(hak_page_t* page, size_t built) {
+void hak_segment_page_keep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
   page->in_use = HAK_PAGE_KEPT;
-  s->kept_built = (uint32_t)built;
+  s->kept_free = page->free;
+  s->kept_capacity = page->capacity;
+  page->free = NULL;
+  page->capacity = 0;
   segment_quiet_unlock(heap, s);
 }
 
-size_t hak_segment_page_unkeep(hak_page_t* page) {
+bool hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
-  bool purged = kept_tail_reclaim(s, (size_t)(page - s->pages));
+  bool warm = !kept_tail_reclaim(s, (size_t)(page - s->pages));
+  if (warm) {
+    page->free = s->kept_free;
+    page->capacity = s->kept_capacity;
+  }
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
-  return purged ? 0 : s->kept_built;
+  return warm;
 }
 
 /* With the heap's purge lock held.  A purged bit marks a free page whose

@@ -201,12 +201,12 @@ void hak_segment_huge_free(hak_segment_t* segment);
 hak_page_t* hak_segment_huge_resize(hak_page_t* page, size_t new_size);
 /* Gives back the memory of the segment's free pages; returns the bytes. */
 size_t hak_segment_purge_free_pages(hak_segment_t* segment);
-/* A bin's empty last page stays in its queue; kept (HAK_PAGE_KEPT), with
- * the number of blocks it had built, its memory is the purger's until the
- * owner takes it back (unkeep: how many of those blocks are still warm, 0 if
- * the purger gave the memory back meanwhile). */
-void hak_segment_page_keep(hak_page_t* page, size_t built);
-size_t hak_segment_page_unkeep(hak_page_t* page);
+/* A bin's empty last page stays in its queue; kept (HAK_PAGE_KEPT), its
+ * free list is set aside and its memory is the purger's until the owner
+ * takes it back.  Unkeep gives the list back as it was (true), or leaves the
+ * page with no block built if the purger gave its memory back meanwhile. */
+void hak_segment_page_keep(hak_page_t* page);
+bool hak_segment_page_unkeep(hak_page_t* page);
 /* The purger, with the heap's purge lock: purges the free and kept pages of
  * a segment quiet long enough; returns when it should look again
  * (UINT64_MAX: nothing left to purge). */

@@ -158,7 +158,6 @@ typedef struct hak_segment_s {
   hak_page_kind_t kind;
   uint32_t page_count;
   uint32_t used_pages;
-  uint32_t kept_built;  /* blocks its kept page had built: warm unless purged */
   _Atomic(struct hak_heap_s*) heap; /* NULL while abandoned */
   /* Heap's list of all its segments, or the global abandoned list. */
   struct hak_segment_s* next;
@@ -173,6 +172,9 @@ typedef struct hak_segment_s {
   /* Under the heap's purge lock: */
   uint64_t purged_pages; /* bit i: page i's memory (a kept page's tail) given back */
   uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */
+  /* Its kept page's free list and built blocks, set aside while kept. */
+  hak_block_t* kept_free;
+  uint16_t kept_capacity;
   hak_page_t pages[];
 } hak_segment_t;
 
