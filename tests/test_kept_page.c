@@ -3,10 +3,10 @@
  * A block of a large size class gets a page of its own (one per segment);
  * freed, the page is its bin's only one and so is kept, its memory warm
  * (run with long purge delays).  The next block of that size takes the page
- * back with the blocks it had built, which are warm, and must not link (and
- * so make resident) the blocks it never built: nothing in the segment may be
- * resident afterwards that was not before.  In the secure build it also must
- * not hand out one of those never-built blocks in its random order. */
+ * back with its warm blocks, and must not touch (say, by linking them) the
+ * blocks the page never built: nothing in the segment may be resident
+ * afterwards that was not before.  The secure build must not hand out one of
+ * those never-built blocks in its random order either. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
