@@ -6,7 +6,7 @@
  * a long purge delay).  The first small block then needs the heap's first
  * segment, which takes that mapping whole: the cache splits only where a
  * whole segment (4 MiB) would be left over.  The 2 MiB past the segment
- * must not be resident any more. */
+ * must not be resident any more: given back, or unmapped. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
