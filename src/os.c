@@ -14,9 +14,11 @@ size_t hak_os_page_round(size_t size) {
   return hak_align_up(size, HAK_OS_PAGE_SIZE);
 }
 
-static void* os_mmap(size_t size) {
+/* At hint if that range is free, else where the kernel likes (NULL: no
+ * preference). */
+static void* os_mmap(void* hint, size_t size) {
   hak_stat_add(mmap_calls, 1);
-  void* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
   hak_stats_mapped(size);
   return p;
@@ -30,25 +32,40 @@ static void os_munmap(void* p, size_t size) {
   errno = saved;
 }
 
-/* Maps size bytes (plus slack when the placement needs it) and trims the
- * slack so that (result + offset) is a multiple of alignment. */
+/* The lowest aligned mapping made so far: the kernel places new mappings
+ * below the ones it has, so the aligned place just under it is usually
+ * free.  Only a hint: a race on it costs a fallback, never a wrong mapping. */
+static _Atomic(uintptr_t) aligned_low;
+
+static bool is_placed(const void* p, size_t alignment, size_t offset) {
+  return ((uintptr_t)p + offset) % alignment == 0;
+}
+
+/* Maps size bytes so that (result + offset) is a multiple of alignment:
+ * first where the last aligned mapping suggests (one call when the kernel
+ * agrees), else with slack that is trimmed. */
 static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);
-  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(size);
+  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(NULL, size);
   if (size + alignment < size) return NULL;
-  /* The kernel places a new mapping just below the previous one, so when
-   * sizes are multiples of the alignment the plain call is usually aligned
-   * already: try it before paying for slack and trimming. */
-  uint8_t* plain = os_mmap(size);
-  if (plain == NULL) return NULL;
-  if (((uintptr_t)plain + offset) % alignment == 0) return plain;
-  os_munmap(plain, size);
-  uint8_t* base = os_mmap(size + alignment);
+  uintptr_t low = hak_load_relaxed(&aligned_low);
+  if (low > size + alignment + offset) {
+    uintptr_t hint = ((low - size + offset) & ~(uintptr_t)(alignment - 1)) - offset;
+    uint8_t* placed = os_mmap((void*)hint, size);
+    if (placed == NULL) return NULL;
+    if (is_placed(placed, alignment, offset)) {
+      hak_store_relaxed(&aligned_low, (uintptr_t)placed);
+      return placed;
+    }
+    os_munmap(placed, size);
+  }
+  uint8_t* base = os_mmap(NULL, size + alignment);
   if (base == NULL) return NULL;
   uintptr_t target = hak_align_up((uintptr_t)base + offset, alignment) - offset;
   uint8_t* p = (uint8_t*)target;
   os_munmap(base, (size_t)(p - base));
   os_munmap(p + size, (size_t)(base + size + alignment - (p + size)));
+  hak_store_relaxed(&aligned_low, (uintptr_t)p);
   return p;
 }
 
@@ -108,7 +125,7 @@ bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
 /* Two adjacent pages of different protection are two mappings: try to move
  * both in one call, as a grown huge block made of moved pieces needs. */
 static bool probe_split_moves(void) {
-  uint8_t* p = os_mmap(4 * HAK_OS_PAGE_SIZE);
+  uint8_t* p = os_mmap(NULL, 4 * HAK_OS_PAGE_SIZE);
   if (p == NULL) return false;
   int saved = errno;
   bool split = mprotect(p + HAK_OS_PAGE_SIZE, HAK_OS_PAGE_SIZE, PROT_READ) == 0;
