@@ -310,12 +310,19 @@ static void page_keep(hak_page_t* page) {
   hak_segment_page_keep(page);
 }
 
+/* Blocks of the size classes up to 256 KiB.  A page of bigger blocks is
+ * not kept: each bin's kept page held its blocks warm (the soak: about 40
+ * MiB over a dozen bins of 320 KiB - 2 MiB), where freed segments go to the
+ * cache and serve any bin; and remaking the page from a warm cached segment
+ * (about 200 ns) is little beside writing such a block. */
+#define KEPT_BLOCK_MAX (((size_t)256 << 10) + HAK_COLOR_SLACK)
+
 void hak_page_retire(hak_page_t* page) {
   hak_heap_t* heap = hak_page_heap(page);
   hak_page_queue_t* pq = &heap->pages[page->bin];
   /* Keep the only page of a bin: freeing it would make the next malloc of
    * that size build a new one, a loop for alloc/free-one-block patterns. */
-  if (pq->first == page && pq->last == page) {
+  if (pq->first == page && pq->last == page && page->block_size <= KEPT_BLOCK_MAX) {
     page_keep(page);
     return;
   }

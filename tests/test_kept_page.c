@@ -1,12 +1,14 @@
-/* A kept page taken back touches no memory it did not use before.
+/* Which empty pages a bin keeps, and what a kept page costs when taken back.
  *
- * A block of a large size class gets a page of its own (one per segment);
- * freed, the page is its bin's only one and so is kept, its memory warm
- * (run with long purge delays).  The next block of that size takes the page
- * back with its warm blocks, and must not touch (say, by linking them) the
- * blocks the page never built: nothing in the segment may be resident
- * afterwards that was not before.  The secure build must not hand out one of
- * those never-built blocks in its random order either. */
+ * A block of a large size class gets a page of its own (one per segment).
+ * Freed, the page is its bin's only one: up to 256 KiB blocks it is kept,
+ * its memory warm (run with long purge delays), and the next block of that
+ * size takes the page back with its warm blocks.  That must not touch (say,
+ * by linking them) the blocks the page never built: nothing in the segment
+ * may be resident afterwards that was not before; the secure build must not
+ * hand out one of those never-built blocks in its random order either.
+ * Bigger blocks' pages are not kept: their segment goes back to the cache,
+ * where the next large block of any size finds it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,34 +19,58 @@
 #include "resident.h"
 
 #define KiB ((size_t)1 << 10)
-#define SEGMENT ((size_t)4 << 20)     /* docs/architecture.md */
-#define BLOCK (300 * KiB)             /* a large size class: about 12 per page */
+#define SEGMENT ((size_t)4 << 20) /* docs/architecture.md */
 
 static char* segment_of(const void* p)
 {
   return (char*)(((uintptr_t)p - 1) & ~(uintptr_t)(SEGMENT - 1));
 }
 
-int main(void)
+static void kept_page_taken_back(void)
 {
-  char* first = malloc(BLOCK);
+  size_t size = 200 * KiB; /* about 18 blocks a page */
+  char* first = malloc(size);
   CHECK(first != NULL);
-  memset(first, 0x5a, BLOCK);
+  memset(first, 0x5a, size);
   char* segment = segment_of(first);
   size_t pages;
   size_t before = resident_pages(segment, segment + SEGMENT, &pages);
   free(first);
 
-  char* again = malloc(BLOCK);
+  char* again = malloc(size);
   CHECK(again != NULL);
   CHECKF(segment_of(again) == segment, "the kept page was not taken back (%p, then %p)",
          (void*)first, (void*)again);
   size_t after = resident_pages(segment, segment + SEGMENT, &pages);
-  printf("segment: %zu of %zu pages resident before the free, %zu after the new malloc\n",
+  printf("kept page: %zu of %zu pages resident before the free, %zu after the new malloc\n",
          before, pages, after);
   CHECKF(after == before, "taking the kept page back made %zu more pages resident",
          after - before);
   free(again);
+}
+
+static void big_block_page_shared(void)
+{
+  size_t big = 1024 * KiB, next = 600 * KiB;
+  char* block = malloc(big);
+  CHECK(block != NULL);
+  memset(block, 0x5a, big);
+  char* segment = segment_of(block);
+  free(block);
+  char* other = malloc(next);
+  CHECK(other != NULL);
+  printf("a %zu KiB block's segment %p, then a %zu KiB block's %p\n", big / KiB,
+         (void*)segment, next / KiB, (void*)segment_of(other));
+  CHECKF(segment_of(other) == segment,
+         "the page of a freed %zu KiB block was kept for its bin, not given to the next",
+         big / KiB);
+  free(other);
+}
+
+int main(void)
+{
+  kept_page_taken_back();
+  big_block_page_shared();
   check_report("test_kept_page");
   return 0;
 }

@@ -129,32 +129,28 @@ static void guard(void)
   free(p);
 }
 
-/* A thread's block of 1.5 MiB takes a large page, a whole segment, which
- * goes to the cache when the thread exits; the main thread's first block of
- * that size is then made in the same mapping. */
+/* A block of 1.5 MiB takes a large page, a whole segment, which goes to
+ * the cache when the block is freed (the pages of blocks that big are not
+ * kept); the next block of that size is then made in the same mapping.  A
+ * small block is made first, so that the heap's small segment does not take
+ * that mapping instead (starting the purge thread allocates). */
 #define BIG ((size_t)1536 << 10)
-
-static void* big_block_segment(void* arg)
-{
-  (void)arg;
-  char* p = malloc(BIG);
-  CHECK(p != NULL);
-  free(p);
-  return segment_of(p);
-}
 
 static void guard_reused(void)
 {
-  pthread_t thread;
-  void* freed_segment;
-  CHECK(pthread_create(&thread, NULL, big_block_segment, NULL) == 0);
-  CHECK(pthread_join(thread, &freed_segment) == 0);
+  char* small = malloc(SIZE);
+  CHECK(small != NULL);
+  char* first = malloc(BIG);
+  CHECK(first != NULL);
+  char* freed_segment = segment_of(first);
+  free(first);
   char* p = malloc(BIG);
   CHECK(p != NULL);
   CHECKF(segment_of(p) == freed_segment, "the block at %p is not in the freed segment %p",
-         (void*)p, freed_segment);
+         (void*)p, (void*)freed_segment);
   expect_guard_before(p);
   free(p);
+  free(small);
 }
 
 /* In address order, as the default build hands out a fresh page, nearly
