@@ -19,8 +19,8 @@ static inline size_t resident_bytes(void)
   return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* Pages of [from, to) resident (mincore; a page not mapped is not), and in
- * *pages how many pages that range holds. */
+/* Pages of [from, to) resident (mincore; a page that is not mapped counts
+ * as not resident), and in *pages how many pages that range holds. */
 static inline size_t resident_pages(const char* from, const char* to, size_t* pages)
 {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
