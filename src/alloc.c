@@ -17,7 +17,7 @@ static void* huge_alloc(size_t size, size_t alignment, bool zero) {
   return page->start;
 }
 
-void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
+void* hak_malloc_generic(size_t size, hak_heap_t* heap) {
   hak_hot_stat(malloc_slow, 1);
   if (hak_unlikely(heap == &hak_heap_empty)) {
     heap = hak_thread_heap();
@@ -27,10 +27,6 @@ void* hak_malloc_generic(hak_heap_t* heap, size_t size) {
   if (size > HAK_LARGE_OBJ_MAX) {
     if (size > HAK_MAX_REQUEST) return out_of_memory();
     return huge_alloc(size, 0, false);
-  }
-  if (size > HAK_TABLE_SIZE_MAX) {
-    hak_page_t* page = heap->pages[hak_bin_of(size)].first;
-    if (page != NULL && page->free != NULL) return hak_page_pop(page);
   }
   if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) hak_heap_delayed_free_all(heap);
   hak_page_t* page = hak_page_find(heap, size);

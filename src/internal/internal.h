@@ -284,7 +284,7 @@ static inline void hak_heap_collect_if_asked(hak_heap_t* heap) {
 hak_heap_t* hak_thread_heap(void);
 
 /* ---- alloc.c / free.c --------------------------------------------------- */
-void* hak_malloc_generic(hak_heap_t* heap, size_t size);
+void* hak_malloc_generic(size_t size, hak_heap_t* heap);
 void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* block);
 #if HAKMEM_SECURE
 /* Reports a free-list link that does not lead to a block of its page. */
@@ -480,8 +480,11 @@ static inline void* hak_malloc_inline(size_t size) {
     size_t bin = hak_bin_table[(size + HAK_BIN_TABLE_STEP - 1) / HAK_BIN_TABLE_STEP];
     hak_page_t* page = heap->pages[bin].first;
     if (hak_likely(page != NULL && page->free != NULL)) return hak_page_pop(page);
+  } else if (size <= HAK_LARGE_OBJ_MAX) {
+    hak_page_t* page = heap->pages[hak_bin_of(size)].first;
+    if (page != NULL && page->free != NULL) return hak_page_pop(page);
   }
-  return hak_malloc_generic(heap, size);
+  return hak_malloc_generic(size, heap);
 }
 
 static inline void hak_free_inline(void* p) {
