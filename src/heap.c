@@ -241,8 +241,8 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
 
 static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
   uint64_t searches = hak_load_relaxed(&heap->page_searches);
-  bool idle = searches - hak_load_relaxed(&heap->page_searches_seen) <
-              hak_options.page_purge_delay_ms / IDLE_SEARCH_MS;
+  bool idle = (searches - hak_load_relaxed(&heap->page_searches_seen)) * IDLE_SEARCH_MS <
+              hak_options.page_purge_delay_ms;
   hak_store_relaxed(&heap->page_searches_seen, searches);
   if (heap->segments.first == NULL) return UINT64_MAX;
   if (!idle) return now + hak_options.page_purge_delay_ms;
