@@ -126,22 +126,16 @@ static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
   return start;
 }
 
-/* The part of a kept page past its built blocks, from the next OS page. */
-static size_t kept_tail(hak_segment_t* s, size_t i, uint8_t** tail) {
-  size_t area;
-  uint8_t* start = page_area(s, i, &area);
-  const hak_page_t* page = &s->pages[i];
-  size_t built = hak_os_page_round((size_t)page->capacity * page->block_size);
-  if (tail != NULL) *tail = start + built;
-  return built < area ? area - built : 0;
-}
-
-/* Kept page i goes back to its owner: forgets that its tail was purged (with
- * the heap's purge lock held); returns whether it was. */
-static bool kept_tail_reclaim(hak_segment_t* s, size_t i) {
+/* Kept page i goes back to its owner: forgets that its memory was purged
+ * (with the heap's purge lock held); returns whether it was.  A kept page
+ * has no block built (its free list waits in the segment), so what the
+ * purger gives back is its whole area, as for a free page. */
+static bool kept_reclaim(hak_segment_t* s, size_t i) {
   if (!((s->purged_pages >> i) & 1)) return false;
   s->purged_pages &= ~((uint64_t)1 << i);
-  hak_stats_unpurged(kept_tail(s, i, NULL));
+  size_t area;
+  page_area(s, i, &area);
+  hak_stats_unpurged(area);
   return true;
 }
 
@@ -267,8 +261,8 @@ bool hak_segment_page_free(hak_page_t* page) {
   hak_stat_sub(page_bytes, area);
   hak_hot_stat(pages_retired, 1);
   hak_heap_purge_lock(heap);
-  /* A free page is purged as a whole, a kept page's purged tail with it. */
-  if (page->in_use == HAK_PAGE_KEPT) kept_tail_reclaim(s, index);
+  /* A free page is purged as a whole, a kept page's purged area with it. */
+  if (page->in_use == HAK_PAGE_KEPT) kept_reclaim(s, index);
   memset(page, 0, sizeof(*page));
   s->used_pages--;
   if (s->used_pages > 0) {
@@ -300,7 +294,7 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
-  bool warm = !kept_tail_reclaim(s, (size_t)(page - s->pages));
+  bool warm = !kept_reclaim(s, (size_t)(page - s->pages));
   if (warm) {
     page->free = s->kept_free;
     page->capacity = s->kept_capacity;
@@ -310,21 +304,17 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
   return warm;
 }
 
-/* With the heap's purge lock held.  A purged bit marks a free page whose
- * memory was given back, or a kept page whose tail was. */
+/* With the heap's purge lock held.  A purged bit marks a free or kept page
+ * whose memory was given back. */
 static bool page_purgeable(hak_segment_t* s, size_t i) {
   if (s->purged_pages & ((uint64_t)1 << i)) return false;
-  if (s->pages[i].in_use == HAK_PAGE_KEPT) return kept_tail(s, i, NULL) > 0;
-  return s->pages[i].in_use == HAK_PAGE_FREE;
+  return s->pages[i].in_use == HAK_PAGE_FREE || s->pages[i].in_use == HAK_PAGE_KEPT;
 }
 
-/* Gives back the memory of free page i, or of kept page i's tail; returns
- * the bytes. */
+/* Gives back the memory of free or kept page i; returns the bytes. */
 static size_t page_purge(hak_segment_t* s, size_t i) {
-  uint8_t* start;
   size_t size;
-  if (s->pages[i].in_use == HAK_PAGE_KEPT) size = kept_tail(s, i, &start);
-  else start = page_area(s, i, &size);
+  uint8_t* start = page_area(s, i, &size);
   hak_os_purge(start, size);
   hak_track_close(start, size);
   hak_stats_purged(size);

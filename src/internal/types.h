@@ -111,11 +111,11 @@ typedef enum hak_delayed_e {
 
 struct hak_heap_s;
 
-/* A page's in_use.  A kept page is the empty last page of a large bin, left
- * in its queue so that an alloc/free loop does not make and free a segment
- * each time, with its blocks let go: the memory past its built blocks (all
- * of it) is the purger's, under the heap's purge lock, until the owner
- * builds blocks again. */
+/* A page's in_use.  A kept page is the empty last page of a large bin (of
+ * blocks up to 256 KiB), left in its queue so that an alloc/free loop does
+ * not make and free a segment each time, with its free list set aside in
+ * its segment: its memory is the purger's, under the heap's purge lock,
+ * until the owner takes the page back. */
 typedef enum hak_page_use_e {
   HAK_PAGE_FREE = 0,
   HAK_PAGE_IN_USE = 1,
@@ -170,7 +170,7 @@ typedef struct hak_segment_s {
    * (set by the owner, read by any thread freeing such a pointer). */
   _Atomic(bool) has_aligned;
   /* Under the heap's purge lock: */
-  uint64_t purged_pages; /* bit i: page i's memory (a kept page's tail) given back */
+  uint64_t purged_pages; /* bit i: free or kept page i's memory given back */
   uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
