@@ -9,7 +9,6 @@
  * hand out one of those never-built blocks in its random order either.
  * Bigger blocks' pages are not kept: their segment goes back to the cache,
  * where the next large block of any size finds it. */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +16,9 @@
 #include "check.h"
 #include "hakmem.h"
 #include "resident.h"
+#include "segment.h"
 
 #define KiB ((size_t)1 << 10)
-#define SEGMENT ((size_t)4 << 20) /* docs/architecture.md */
-
-static char* segment_of(const void* p)
-{
-  return (char*)(((uintptr_t)p - 1) & ~(uintptr_t)(SEGMENT - 1));
-}
 
 static void kept_page_taken_back(void)
 {
@@ -34,14 +28,14 @@ static void kept_page_taken_back(void)
   memset(first, 0x5a, size);
   char* segment = segment_of(first);
   size_t pages;
-  size_t before = resident_pages(segment, segment + SEGMENT, &pages);
+  size_t before = resident_pages(segment, segment + SEGMENT_SIZE, &pages);
   free(first);
 
   char* again = malloc(size);
   CHECK(again != NULL);
   CHECKF(segment_of(again) == segment, "the kept page was not taken back (%p, then %p)",
          (void*)first, (void*)again);
-  size_t after = resident_pages(segment, segment + SEGMENT, &pages);
+  size_t after = resident_pages(segment, segment + SEGMENT_SIZE, &pages);
   printf("kept page: %zu of %zu pages resident before the free, %zu after the new malloc\n",
          before, pages, after);
   CHECKF(after == before, "taking the kept page back made %zu more pages resident",

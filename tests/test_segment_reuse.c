@@ -7,7 +7,6 @@
  * segment, which takes that mapping whole: the cache splits only where a
  * whole segment (4 MiB) would be left over.  The 2 MiB past the segment
  * must not be resident any more: given back, or unmapped. */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +14,9 @@
 #include "check.h"
 #include "hakmem.h"
 #include "resident.h"
+#include "segment.h"
 
 #define MiB ((size_t)1 << 20)
-#define SEGMENT (4 * MiB) /* docs/architecture.md */
 
 int main(void)
 {
@@ -25,18 +24,18 @@ int main(void)
   char* huge = malloc(6 * MiB);
   CHECK(huge != NULL);
   memset(huge, 0x5a, 6 * MiB);
-  char* base = (char*)(((uintptr_t)huge - 1) & ~(uintptr_t)(SEGMENT - 1));
+  char* base = segment_of(huge);
   char* end = huge + 6 * MiB;
   free(huge);
 
   char* block = malloc(64);
   CHECK(block != NULL);
-  CHECKF(block >= base && block < base + SEGMENT,
+  CHECKF(block >= base && block < base + SEGMENT_SIZE,
          "the first segment was not made of the freed mapping (block %p, mapping %p)",
          (void*)block, (void*)base);
 
   size_t pages;
-  size_t resident = resident_pages(base + SEGMENT, end, &pages);
+  size_t resident = resident_pages(base + SEGMENT_SIZE, end, &pages);
   printf("past the segment: %zu of %zu pages resident\n", resident, pages);
   CHECKF(resident == 0, "%zu of %zu pages past the segment still resident", resident, pages);
   free(block);

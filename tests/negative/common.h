@@ -15,10 +15,10 @@
 #include "check.h"
 #include "pattern.h"
 #include "rng.h"
+#include "segment.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
-#define SEGMENT_SIZE (4 * MiB)
 
 /* One size in each tier of docs/architecture.md: small up to 8 KiB, medium
  * up to 64 KiB, large up to 2 MiB, huge beyond.  The huge one spans two

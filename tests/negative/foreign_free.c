@@ -34,11 +34,6 @@ static char* map_foreign(void* where, size_t len)
   return p;
 }
 
-static uintptr_t segment_of(const void* p)
-{
-  return ((uintptr_t)p - 1) & ~(uintptr_t)(SEGMENT_SIZE - 1);
-}
-
 static void case_boundaries(void)
 {
   size_t len = 4 * SEGMENT_SIZE;
@@ -78,11 +73,11 @@ static char* block_below_foreign(size_t size, char** foreign)
     /* A huge block, its mapping about one 4 MiB slot. */
     char* above = malloc(SEGMENT_SIZE - 4 * KiB);
     CHECK(above != NULL);
-    uintptr_t slot = segment_of(above);
+    char* slot = segment_of(above);
     /* Blocks of the tier until one lands in a new segment: most of them
      * stay allocated (a small segment takes thousands), and are leaked. */
     char* block = NULL;
-    uintptr_t previous = 0;
+    char* previous = NULL;
     for (size_t used = 0; used < 2 * SEGMENT_SIZE; used += size) {
       char* b = malloc(size);
       CHECK(b != NULL);
@@ -90,13 +85,13 @@ static char* block_below_foreign(size_t size, char** foreign)
         block = b;
         break;
       }
-      if (previous != 0 && segment_of(b) != previous) break; /* new, elsewhere */
+      if (previous != NULL && segment_of(b) != previous) break; /* new, elsewhere */
       previous = segment_of(b);
     }
     free(above);
     malloc_trim(0); /* unmaps freed mappings now */
     if (block == NULL) continue;
-    *foreign = map_foreign((void*)slot, FOREIGN_LEN);
+    *foreign = map_foreign(slot, FOREIGN_LEN);
     if (*foreign != NULL) return block;
   }
   return NULL;

@@ -99,11 +99,6 @@ static void on_fault(int sig)
   siglongjmp(fault_jump, 1);
 }
 
-static char* segment_of(const void* p)
-{
-  return (char*)((uintptr_t)p & ~(uintptr_t)(SEGMENT_SIZE - 1));
-}
-
 /* Reads up from the start of p's segment until a fault, which must come
  * before p: the guard page is part of the header. */
 static void expect_guard_before(char* p)

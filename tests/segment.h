@@ -1,0 +1,18 @@
+/* hakmem's segments as the tests see them (docs/architecture.md): 4 MiB,
+ * aligned to their size. */
+#ifndef HAKMEM_TEST_SEGMENT_H
+#define HAKMEM_TEST_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEGMENT_SIZE ((size_t)4 << 20)
+
+/* The start of the segment holding block p ("- 1" as in hakmem: a huge
+ * block may start at the end of its segment's first 4 MiB). */
+static inline char* segment_of(const void* p)
+{
+  return (char*)(((uintptr_t)p - 1) & ~(uintptr_t)(SEGMENT_SIZE - 1));
+}
+
+#endif
