@@ -19,26 +19,18 @@ typedef struct option_desc_s {
   const char* name;
   option_kind_t kind;
   void* value;
-  const char* meaning;
 } option_desc_t;
 
+/* What each option means, and each mode's values, are in docs/options.md. */
 static const option_desc_t option_table[] = {
-    {"HAKMEM_MODE", OPTION_MODE, &hak_options.mode,
-     "speed, balanced or lean: the defaults of the three options below"},
-    {"HAKMEM_PURGE_DELAY_MS", OPTION_MS, &hak_options.purge_delay_ms,
-     "how long freed memory stays warm before it is given back (speed 1000, balanced 10, lean 0)"},
-    {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max,
-     "most bytes of freed segments kept mapped for reuse (speed 1G, balanced 256M, lean 64M)"},
-    {"HAKMEM_PAGE_PURGE_DELAY_MS", OPTION_MS, &hak_options.page_purge_delay_ms,
-     "how long a segment in use must be quiet before its free pages are given back (speed 5000, balanced 500, lean 50)"},
-    {"HAKMEM_PURGE_THREAD", OPTION_BOOL, &hak_options.purge_thread,
-     "let a background thread give freed memory back while the program is quiet"},
-    {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats,
-     "print a statistics summary on stderr at exit"},
-    {"HAKMEM_VERBOSE", OPTION_BOOL, &hak_options.verbose,
-     "print the version and the options in effect once at start-up"},
-    {"HAKMEM_ABORT_ON_ERROR", OPTION_BOOL, &hak_options.abort_on_error,
-     "abort() after reporting an invalid or double free"},
+    {"HAKMEM_MODE", OPTION_MODE, &hak_options.mode},
+    {"HAKMEM_PURGE_DELAY_MS", OPTION_MS, &hak_options.purge_delay_ms},
+    {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max},
+    {"HAKMEM_PAGE_PURGE_DELAY_MS", OPTION_MS, &hak_options.page_purge_delay_ms},
+    {"HAKMEM_PURGE_THREAD", OPTION_BOOL, &hak_options.purge_thread},
+    {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats},
+    {"HAKMEM_VERBOSE", OPTION_BOOL, &hak_options.verbose},
+    {"HAKMEM_ABORT_ON_ERROR", OPTION_BOOL, &hak_options.abort_on_error},
 };
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
 

@@ -2,12 +2,19 @@
 # docs/options.md and the options table in src/options.c must agree: every
 # option the library reports (HAKMEM_VERBOSE=1 prints them all, with their
 # values in effect) has a row in the docs with that value as its default,
-# and the docs list no option the library does not know.
+# the docs list no option the library does not know, and each option a mode
+# sets has that mode's value in its row as "(speed V, balanced V, lean V)".
 set -euo pipefail
 lib=$1
 doc=$2
 
-banner=$(env -u HAKMEM_MODE HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" /bin/true 2>&1 >/dev/null | grep '^hakmem .* active:')
+# The banner with env's arguments $@ (unsets, then assignments).
+banner_of() {
+  env -u HAKMEM_PURGE_DELAY_MS -u HAKMEM_CACHE_MAX -u HAKMEM_PAGE_PURGE_DELAY_MS "$@" \
+    HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" /bin/true 2>&1 >/dev/null | grep '^hakmem .* active:'
+}
+
+banner=$(banner_of -u HAKMEM_MODE)
 reported=0
 for pair in $(echo "${banner#*active:}"); do
   name=${pair%%=*}
@@ -24,4 +31,14 @@ if [ "$documented" -ne "$reported" ]; then
   echo "FAIL: $doc lists $documented options, the library reports $reported" >&2
   exit 1
 fi
-echo "options_doc: $reported options documented with their defaults"
+for mode in speed balanced lean; do
+  for pair in $(banner_of HAKMEM_MODE=$mode | grep -o 'HAKMEM_[A-Z_]*DELAY_MS=[^ ]*\|HAKMEM_CACHE_MAX=[^ ]*'); do
+    name=${pair%%=*}
+    value=${pair#*=}
+    if ! grep "^| \`$name\` |" "$doc" | grep -qE "[(,] *$mode $value[,)]"; then
+      echo "FAIL: $doc's row of $name does not give $mode's value $value" >&2
+      exit 1
+    fi
+  done
+done
+echo "options_doc: $reported options documented with their defaults and each mode's values"
