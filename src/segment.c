@@ -311,22 +311,34 @@ static bool page_purgeable(hak_segment_t* s, size_t i) {
   return s->pages[i].in_use == HAK_PAGE_FREE || s->pages[i].in_use == HAK_PAGE_KEPT;
 }
 
-/* Gives back the memory of free or kept page i; returns the bytes. */
-static size_t page_purge(hak_segment_t* s, size_t i) {
-  size_t size;
-  uint8_t* start = page_area(s, i, &size);
+/* Gives back the memory of pages first .. end - 1, all free or kept, in
+ * one call (their areas are contiguous); returns the bytes. */
+static size_t pages_purge(hak_segment_t* s, size_t first, size_t end) {
+  size_t size, last_size;
+  uint8_t* start = page_area(s, first, &size);
+  uint8_t* last = page_area(s, end - 1, &last_size);
+  size = (size_t)(last + last_size - start);
   hak_os_purge(start, size);
   hak_track_close(start, size);
   hak_stats_purged(size);
-  s->purged_pages |= (uint64_t)1 << i;
+  for (size_t i = first; i < end; i++) s->purged_pages |= (uint64_t)1 << i;
   return size;
 }
 
-/* With the heap's purge lock held; returns the bytes. */
+/* With the heap's purge lock held; returns the bytes.  Neighbouring pages
+ * go back together: a segment's free pages are often a run, and the soak
+ * made a call per 64 KiB page. */
 static size_t segment_purge(hak_segment_t* s) {
   size_t purged = 0;
-  for (size_t i = 0; i < s->page_count; i++) {
-    if (page_purgeable(s, i)) purged += page_purge(s, i);
+  for (size_t i = 0; i < s->page_count;) {
+    if (!page_purgeable(s, i)) {
+      i++;
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < s->page_count && page_purgeable(s, end)) end++;
+    purged += pages_purge(s, i, end);
+    i = end;
   }
   return purged;
 }
