@@ -44,7 +44,7 @@ typedef struct mode_defaults_s {
 
 static const mode_defaults_t mode_defaults[] = {
     [HAK_MODE_SPEED] = {1000, (size_t)1 << 30, 5000},
-    [HAK_MODE_BALANCED] = {100, (size_t)256 << 20, 500},
+    [HAK_MODE_BALANCED] = {50, (size_t)256 << 20, 500},
     [HAK_MODE_LEAN] = {0, (size_t)64 << 20, 50},
 };
 

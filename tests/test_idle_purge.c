@@ -1,6 +1,6 @@
 /* A program that frees a burst of memory and then goes quiet gets its
  * resident set back without calling anything: freed segments are purged
- * by the purger thread once HAKMEM_PURGE_DELAY_MS has passed (100 ms in the
+ * by the purger thread once HAKMEM_PURGE_DELAY_MS has passed (50 ms in the
  * default mode).  First nothing allocates during the wait; then a burst of
  * small and medium blocks is followed by a trickle of allocations, and the
  * pages each of their bins keeps go back too, once the thread is nearly
