@@ -14,28 +14,9 @@
 
 #include "check.h"
 #include "hakmem.h"
+#include "stats_json.h"
 
 #define MiB ((size_t)1 << 20)
-
-/* The number after "key": in a JSON object, or SIZE_MAX if absent. */
-static size_t json_number(const char* json, const char* key)
-{
-  char pattern[64];
-  snprintf(pattern, sizeof pattern, "\"%s\":", key);
-  const char* at = strstr(json, pattern);
-  if (at == NULL) return SIZE_MAX;
-  return (size_t)strtoull(at + strlen(pattern), NULL, 10);
-}
-
-static size_t stat_now(const char* key)
-{
-  char json[2048];
-  size_t n = hak_stats_json(json, sizeof json);
-  CHECKF(n < sizeof json, "json needs %zu bytes", n);
-  size_t value = json_number(json, key);
-  CHECKF(value != SIZE_MAX, "no %s in %s", key, json);
-  return value;
-}
 
 /* Metadata (segment headers and heaps) per byte of live small blocks: the
  * memory issue's bound is 1 %.  64 MiB in blocks of 16 B .. 1 KiB. */
