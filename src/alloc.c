@@ -158,42 +158,55 @@ bool hak_owns(const void* p) {
   return (const uint8_t*)p < start + HAK_SEGMENT_SIZE && (const uint8_t*)p < end;
 }
 
+/* p's bytes (usable of them) moved to a new block of size bytes. */
+static hak_noinline void* realloc_by_copy(hak_segment_t* segment, hak_page_t* page,
+                                          hak_block_t* block, void* p, size_t usable, size_t size) {
+  void* q = hak_malloc_inline(size);
+  if (q == NULL) return NULL;
+  memcpy(q, p, usable < size ? usable : size);
+  hak_free_block(segment, page, block);
+  return q;
+}
+
 /* A huge block keeps its mapping and moves with mremap: no copy. */
-static void* realloc_huge(hak_page_t* page, void* p, size_t size) {
-  size_t usable = page_usable_size(page);
-  if (size <= usable && usable - size < HAK_SEGMENT_SIZE) return p;
+static hak_noinline void* realloc_huge(hak_segment_t* segment, hak_page_t* page,
+                                       hak_block_t* block, void* p, size_t usable, size_t size) {
+  size_t whole = page_usable_size(page);
+  if (size <= whole && whole - size < HAK_SEGMENT_SIZE) return p;
   hak_page_t* resized = hak_segment_huge_resize(page, size);
   if (resized != NULL) return resized->start;
-  if (size <= usable) return p;
+  if (size <= whole) return p;
+  return realloc_by_copy(segment, page, block, p, usable, size);
+}
+
+static hak_noinline void* realloc_to_zero(hak_segment_t* segment, hak_page_t* page,
+                                          hak_block_t* block) {
+  hak_free_block(segment, page, block);
   return NULL;
 }
 
+static hak_cold void* realloc_invalid(const void* p, bool freed) {
+  hak_error(freed ? "realloc(): pointer already freed" : "realloc(): invalid pointer", p);
+  errno = EINVAL;
+  return NULL;
+}
+
+/* The usual call, a block that still fits, returns without saving a
+ * register: the copy and the rarer cases are functions of their own. */
 void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
   hak_page_t* page;
   hak_block_t* block = hak_block_of(p, &page);
-  if (block == NULL || hak_block_known_free(hak_ptr_segment(p), page, block)) {
-    hak_error(block == NULL ? "realloc(): invalid pointer" : "realloc(): pointer already freed", p);
-    errno = EINVAL;
-    return NULL;
-  }
-  if (size == 0) {
-    hak_free_inline(p);
-    return NULL;
-  }
+  if (hak_unlikely(block == NULL)) return realloc_invalid(p, false);
+  hak_segment_t* segment = hak_ptr_segment(block);
+  if (hak_unlikely(hak_block_known_free(segment, page, block))) return realloc_invalid(p, true);
+  if (size == 0) return realloc_to_zero(segment, page, block);
   if (size > HAK_MAX_REQUEST) return out_of_memory();
   size_t usable = usable_from(page, block, p);
-  if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX) {
-    void* moved = realloc_huge(page, p, size);
-    if (moved != NULL) return moved;
-  } else if (size <= usable && size >= usable / 2) {
-    return p;
-  }
-  void* q = hak_malloc_inline(size);
-  if (q == NULL) return NULL;
-  memcpy(q, p, usable < size ? usable : size);
-  hak_free_inline(p);
-  return q;
+  if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX)
+    return realloc_huge(segment, page, block, p, usable, size);
+  if (size <= usable && size >= usable / 2) return p;
+  return realloc_by_copy(segment, page, block, p, usable, size);
 }
 
 void* hak_reallocarray(void* p, size_t count, size_t size) {

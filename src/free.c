@@ -14,8 +14,7 @@ hak_page_t* hak_page_of_block(const void* p) {
  * what it was asked for, so p must be the first address of its block
  * aligned to p's own lowest set bit, and the word before it must hold the
  * block's mark (hak_aligned_mark): any other interior pointer is invalid. */
-static hak_block_t* aligned_block(hak_segment_t* segment, const hak_page_t* page,
-                                  const void* p) {
+hak_block_t* hak_aligned_block_of(hak_segment_t* segment, const hak_page_t* page, const void* p) {
   if (!hak_load_relaxed(&segment->has_aligned) || (const uint8_t*)p < page->start) return NULL;
   size_t index = (size_t)((const uint8_t*)p - page->start) / page->block_size;
   if (index >= page->reserved) return NULL;
@@ -27,14 +26,6 @@ static hak_block_t* aligned_block(hak_segment_t* segment, const hak_page_t* page
   return (hak_block_t*)block;
 }
 
-hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
-  hak_segment_t* segment = hak_ptr_segment(p);
-  if (!hak_segment_map_contains(segment)) return NULL;
-  *page = hak_segment_page_of(segment, p);
-  if (hak_is_block_start(*page, p)) return (hak_block_t*)p;
-  return aligned_block(segment, *page, p);
-}
-
 void hak_free_interior(void* p) {
   hak_page_t* page;
   hak_block_t* block = hak_block_of(p, &page);
@@ -42,18 +33,7 @@ void hak_free_interior(void* p) {
     hak_error("free(): invalid pointer", p);
     return;
   }
-  hak_free_inline(block);
-}
-
-bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block) {
-  bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
-  if (owner && page->used == 0) return true;
-#if HAKMEM_SECURE
-  /* The free tag can be read from any thread (a huge page has none). */
-  return page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block);
-#else
-  return owner && hak_block_looks_free(page, block);
-#endif
+  hak_free_block(hak_ptr_segment(block), page, block);
 }
 
 #if HAKMEM_SECURE

@@ -293,10 +293,9 @@ hak_cold hak_block_t* hak_free_list_corrupt(const void* block);
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
-/* The block p was handed out as, and its page: p itself when it is a block
- * start, the block around it when an aligned allocation returned p from
- * inside one; NULL for any other pointer. */
-hak_block_t* hak_block_of(const void* p, hak_page_t** page);
+/* hak_block_of for a p inside a block of page: the block when an aligned
+ * allocation returned p from inside it, else NULL. */
+hak_block_t* hak_aligned_block_of(hak_segment_t* segment, const hak_page_t* page, const void* p);
 /* free() of a pointer that is not a block start: an aligned allocation's,
  * or an invalid one (reported). */
 hak_cold void hak_free_interior(void* p);
@@ -304,10 +303,6 @@ hak_cold void hak_free_interior(void* p);
 static inline uintptr_t hak_aligned_mark(uintptr_t block) {
   return block ^ (uintptr_t)0x9E3779B97F4A7C15ull;
 }
-/* True when the block is certainly free already: on this thread's page, it
- * heads the free list, or the page has no block in use.  (Anything deeper
- * would cost a list walk; other threads' pages cannot be asked.) */
-bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page, const void* block);
 /* glibc's legacy aligned entry points, for the overrides. */
 void* hak_memalign(size_t alignment, size_t size);
 void* hak_valloc(size_t size);
@@ -438,6 +433,22 @@ static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_
 #endif
 }
 
+/* True when the block is certainly free already: on this thread's page, it
+ * heads the free list, or the page has no block in use; in the secure
+ * build, any block with its page's free tag (a huge page has none).
+ * (Anything deeper would cost a list walk; other threads' pages cannot be
+ * asked.) */
+static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page,
+                                        const hak_block_t* block) {
+  bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+  if (owner && page->used == 0) return true;
+#if HAKMEM_SECURE
+  return page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block);
+#else
+  return owner && hak_block_looks_free(page, block);
+#endif
+}
+
 #if HAKMEM_SECURE
 /* hak_page_pop when the first block's link is bad: reports it, ends the
  * list at that block and pops it.  A tail call, so that the fast path
@@ -490,6 +501,33 @@ static inline void* hak_malloc_inline(size_t size) {
   return hak_malloc_generic(size, heap);
 }
 
+/* The block p was handed out as, and its page: p itself when it is a block
+ * start, the block around it when an aligned allocation returned p from
+ * inside one; NULL for any other pointer. */
+static inline hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  if (hak_unlikely(!hak_segment_map_contains(segment))) return NULL;
+  *page = hak_segment_page_of(segment, p);
+  if (hak_likely(hak_is_block_start(*page, p))) return (hak_block_t*)p;
+  return hak_aligned_block_of(segment, *page, p);
+}
+
+/* Frees a block of page, one that hakmem handed out (it may be free
+ * already: that is caught here). */
+static inline void hak_free_block(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
+  /* Local free.  The last block of a page, or a block that looks free
+   * already (a double free), takes the generic path. */
+  if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
+                 page->used > 1 && !hak_block_looks_free(page, block))) {
+    hak_track_free(block);
+    hak_page_push(page, block);
+    return;
+  }
+  hak_free_generic(segment, page, block);
+}
+
 static inline void hak_free_inline(void* p) {
   hak_segment_t* segment = hak_ptr_segment(p);
   if (hak_unlikely(!hak_segment_map_contains(segment))) {
@@ -501,18 +539,7 @@ static inline void hak_free_inline(void* p) {
     hak_free_interior(p);
     return;
   }
-  hak_hot_stat(free_calls, 1);
-  hak_hot_stat(bin_frees[page->bin], 1);
-  hak_block_t* block = (hak_block_t*)p;
-  /* Local free.  The last block of a page, or a block that looks free
-   * already (a double free), takes the generic path. */
-  if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
-                 page->used > 1 && !hak_block_looks_free(page, block))) {
-    hak_track_free(block);
-    hak_page_push(page, block);
-    return;
-  }
-  hak_free_generic(segment, page, block);
+  hak_free_block(segment, page, (hak_block_t*)p);
 }
 
 #endif
