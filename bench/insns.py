@@ -25,6 +25,7 @@ CASES = {
     "random_mixed": ("random_mixed", ("1000000", "400", "42"), ("0", "400", "42")),
     "mid_large": ("mid_large", ("100000", "64", "42", "1"), ("0", "64", "42", "1")),
     "realloc_grow": ("realloc_grow", ("40", "4", "42"), ("0", "4", "42")),
+    "realloc_small": ("realloc_small", ("1000000", "1000", "4096", "42"), ("0", "1000", "4096", "42")),
 }
 DEFAULT = ("tiny_hot", "random_mixed")
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")

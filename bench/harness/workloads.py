@@ -47,6 +47,10 @@ WORKLOADS = (
     # BUFFERS MAX_MIB SEED
     Workload("realloc_grow", "realloc_grow",
              ("300", "64", "42"), ("60", "64", "42"), ("4", "1", "42")),
+    # ITERS SLOTS MAX_SIZE SEED
+    Workload("realloc_small", "realloc_small",
+             ("20000000", "1000", "4096", "42"), ("3000000", "1000", "4096", "42"),
+             ("10000", "1000", "4096", "42")),
 )
 
 
