@@ -191,14 +191,10 @@ static hak_cold void* realloc_invalid(const void* p, bool freed) {
   return NULL;
 }
 
-/* The usual call, a block that still fits, returns without saving a
- * register: the copy and the rarer cases are functions of their own. */
-void* hak_realloc(void* p, size_t size) {
-  if (p == NULL) return hak_malloc_inline(size);
-  hak_page_t* page;
-  hak_block_t* block = hak_block_of(p, &page);
-  if (hak_unlikely(block == NULL)) return realloc_invalid(p, false);
-  hak_segment_t* segment = hak_ptr_segment(block);
+/* realloc of p, which lies in block of page (p is the block itself unless
+ * an aligned allocation returned it). */
+static hak_noinline void* realloc_block(hak_segment_t* segment, hak_page_t* page,
+                                        hak_block_t* block, void* p, size_t size) {
   if (hak_unlikely(hak_block_known_free(segment, page, block))) return realloc_invalid(p, true);
   if (size == 0) return realloc_to_zero(segment, page, block);
   if (size > HAK_MAX_REQUEST) return out_of_memory();
@@ -207,6 +203,32 @@ void* hak_realloc(void* p, size_t size) {
     return realloc_huge(segment, page, block, p, usable, size);
   if (size <= usable && size >= usable / 2) return p;
   return realloc_by_copy(segment, page, block, p, usable, size);
+}
+
+/* realloc of a p that is not a block start: an aligned allocation's, or
+ * an invalid pointer. */
+static hak_noinline void* realloc_interior(void* p, size_t size) {
+  hak_page_t* page;
+  hak_block_t* block = hak_block_of(p, &page);
+  if (block == NULL) return realloc_invalid(p, false);
+  return realloc_block(hak_ptr_segment(block), page, block, p, size);
+}
+
+/* The usual call, a block that still fits (1 .. its size, at least half of
+ * it; a huge page's block size reads 0), returns at once, with no call and
+ * no register saved; everything else is realloc_block's. */
+void* hak_realloc(void* p, size_t size) {
+  if (p == NULL) return hak_malloc_inline(size);
+  hak_segment_t* segment = hak_ptr_segment(p);
+  if (hak_unlikely(!hak_segment_map_contains(segment))) return realloc_invalid(p, false);
+  hak_page_t* page = hak_segment_page_of(segment, p);
+  if (hak_unlikely(!hak_is_block_start(page, p))) return realloc_interior(p, size);
+  hak_block_t* block = (hak_block_t*)p;
+  size_t block_size = page->block_size;
+  if (hak_likely(size - 1 < block_size && size >= block_size / 2 &&
+                 !hak_block_known_free(segment, page, block)))
+    return p;
+  return realloc_block(segment, page, block, p, size);
 }
 
 void* hak_reallocarray(void* p, size_t count, size_t size) {
