@@ -314,10 +314,10 @@ static bool page_purgeable(hak_segment_t* s, size_t i) {
 /* Gives back the memory of pages first .. end - 1, all free or kept, in
  * one call (their areas are contiguous); returns the bytes. */
 static size_t pages_purge(hak_segment_t* s, size_t first, size_t end) {
-  size_t size, last_size;
-  uint8_t* start = page_area(s, first, &size);
-  uint8_t* last = page_area(s, end - 1, &last_size);
-  size = (size_t)(last + last_size - start);
+  size_t area;
+  uint8_t* start = page_area(s, first, &area);
+  uint8_t* last = page_area(s, end - 1, &area);
+  size_t size = (size_t)(last + area - start);
   hak_os_purge(start, size);
   hak_track_close(start, size);
   hak_stats_purged(size);
