@@ -179,12 +179,6 @@ static hak_noinline void* realloc_huge(hak_segment_t* segment, hak_page_t* page,
   return realloc_by_copy(segment, page, block, p, usable, size);
 }
 
-static hak_noinline void* realloc_to_zero(hak_segment_t* segment, hak_page_t* page,
-                                          hak_block_t* block) {
-  hak_free_block(segment, page, block);
-  return NULL;
-}
-
 static hak_cold void* realloc_invalid(const void* p, bool freed) {
   hak_error(freed ? "realloc(): pointer already freed" : "realloc(): invalid pointer", p);
   errno = EINVAL;
@@ -196,7 +190,10 @@ static hak_cold void* realloc_invalid(const void* p, bool freed) {
 static hak_noinline void* realloc_block(hak_segment_t* segment, hak_page_t* page,
                                         hak_block_t* block, void* p, size_t size) {
   if (hak_unlikely(hak_block_known_free(segment, page, block))) return realloc_invalid(p, true);
-  if (size == 0) return realloc_to_zero(segment, page, block);
+  if (size == 0) {
+    hak_free_block(segment, page, block);
+    return NULL;
+  }
   if (size > HAK_MAX_REQUEST) return out_of_memory();
   size_t usable = usable_from(page, block, p);
   if (page->bin == HAK_BIN_HUGE && size > HAK_LARGE_OBJ_MAX)
@@ -214,9 +211,10 @@ static hak_noinline void* realloc_interior(void* p, size_t size) {
   return realloc_block(hak_ptr_segment(block), page, block, p, size);
 }
 
-/* The usual call, a block that still fits (1 .. its size, at least half of
- * it; a huge page's block size reads 0), returns at once, with no call and
- * no register saved; everything else is realloc_block's. */
+/* The usual call, a block start that still fits, returns at once, with no
+ * call and no register saved; everything else is realloc_block's.  The fit
+ * test is realloc_block's for a block start (usable size = block size, 0 in
+ * a huge page), written out: through a shared helper gcc adds a move here. */
 void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
   hak_segment_t* segment = hak_ptr_segment(p);
