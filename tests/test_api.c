@@ -227,6 +227,21 @@ static void test_realloc_edges(const api_t* api)
   CHECK(p != NULL && pattern_mismatch(p, 4000, 8) == SIZE_MAX);
   api->free(p);
 
+  /* A block grown a little past its end moves to one with a quarter more
+   * room than it had, so that the next few small growths stay in place.
+   * (Sizes whose next class is less than a quarter up.) */
+  const size_t grown[] = {1500, 40 * KiB};
+  for (size_t i = 0; i < COUNT(grown); i++) {
+    p = api->malloc(grown[i]);
+    CHECK(p != NULL);
+    size_t usable = api->usable_size(p);
+    pattern_fill(p, usable, 10);
+    p = api->realloc(p, usable + 1);
+    CHECKF(p != NULL && api->usable_size(p) >= usable + usable / 4, "%s %zu", api->name, usable);
+    CHECK(pattern_mismatch(p, usable, 10) == SIZE_MAX);
+    api->free(p);
+  }
+
   /* A strongly aligned block resizes like any other. */
   p = api->aligned_alloc(4096, 100);
   CHECK(p != NULL && is_aligned(p, 4096));
