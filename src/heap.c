@@ -197,7 +197,7 @@ void hak_heap_pool_unlock(void) {
   pthread_mutex_unlock(&heap_pool_lock);
 }
 
-/* ---- purging quiet segments ----------------------------------------------- */
+/* ---- purging idle pages ---------------------------------------------------- */
 
 void hak_heap_purge_lock(hak_heap_t* heap) {
   while (atomic_exchange_explicit(&heap->purge_lock, true, memory_order_acquire)) sched_yield();
@@ -255,7 +255,7 @@ void hak_heap_collect_asked(hak_heap_t* heap) {
   hak_heap_collect(heap, false);
 }
 
-uint64_t hak_heap_purge_quiet(void) {
+uint64_t hak_heap_purge_idle(void) {
   uint64_t now = hak_os_clock_ms();
   uint64_t next = UINT64_MAX;
   for (hak_heap_t* heap = hak_load_acquire(&all_heaps); heap != NULL; heap = heap->next_all) {
@@ -269,9 +269,13 @@ uint64_t hak_heap_purge_quiet(void) {
     hak_heap_purge_lock(heap);
     hak_store_relaxed(&heap->purge_due_ms, 0);
     for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next) {
-      uint64_t when = hak_segment_purge_quiet(s, now);
+      uint64_t when = hak_segment_purge_idle(s, now);
       if (when < heap_next) heap_next = when;
     }
+    /* Pages that fall due within an eighth of the delay of each other go
+     * back in one pass (and, when neighbours, in one call). */
+    uint64_t batch = now + hak_options.page_purge_delay_ms / 8;
+    if (heap_next < batch) heap_next = batch;
     uint64_t again = heap_ask_if_idle(heap, now);
     if (again < heap_next) heap_next = again;
     hak_heap_purge_unlock(heap);

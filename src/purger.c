@@ -1,6 +1,6 @@
 /* The purger: a thread that gives back the memory of freed segments when
  * their purge delay runs out, and of the free and kept pages of segments
- * still in use once those have been quiet for the page purge delay, so that
+ * still in use once those have been idle for the page purge delay, so that
  * a program that frees a lot and then goes quiet does not keep it.  It also
  * releases segments abandoned by exited threads once other threads have
  * freed all their blocks.  It touches only what no thread owns (the segment
@@ -64,7 +64,7 @@ static void* purger_main(void* arg) {
     uint64_t next = hak_cache_expire();
     uint64_t next_sweep = sweep_if_due(&sweep, hak_os_clock_ms());
     if (next_sweep < next) next = next_sweep;
-    uint64_t next_pages = hak_heap_purge_quiet();
+    uint64_t next_pages = hak_heap_purge_idle();
     if (next_pages < next) next = next_pages;
     pthread_mutex_lock(&purger_lock);
     if (purger_kicked) continue;

@@ -139,11 +139,11 @@ static bool kept_reclaim(hak_segment_t* s, size_t i) {
   return true;
 }
 
-/* A page of s was freed or kept: s is quiet from now.  Releases the heap's
+/* Page i of s was freed or kept: it is idle from now.  Releases the heap's
  * purge lock, then has the purger look at s once the delay is over. */
-static void segment_quiet_unlock(hak_heap_t* heap, hak_segment_t* s) {
+static void page_idle_unlock(hak_heap_t* heap, hak_segment_t* s, size_t i) {
   uint64_t now = hak_os_clock_ms();
-  s->quiet_since_ms = now;
+  s->page_idle_since_ms[i] = now;
   hak_heap_purge_unlock(heap);
   hak_heap_purge_later(heap, now);
 }
@@ -268,7 +268,7 @@ bool hak_segment_page_free(hak_page_t* page) {
   if (s->used_pages > 0) {
     free_list_insert(s);
     hak_check_segment(s);
-    segment_quiet_unlock(heap, s);
+    page_idle_unlock(heap, s, index);
     return false;
   }
   free_list_remove(s);
@@ -287,7 +287,7 @@ void hak_segment_page_keep(hak_page_t* page) {
   s->kept_capacity = page->capacity;
   page->free = NULL;
   page->capacity = 0;
-  segment_quiet_unlock(heap, s);
+  page_idle_unlock(heap, s, (size_t)(page - s->pages));
 }
 
 bool hak_segment_page_unkeep(hak_page_t* page) {
@@ -305,10 +305,11 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
 }
 
 /* With the heap's purge lock held.  A purged bit marks a free or kept page
- * whose memory was given back. */
-static bool page_purgeable(hak_segment_t* s, size_t i) {
+ * whose memory was given back.  Only pages idle since `before` count. */
+static bool page_purgeable(hak_segment_t* s, size_t i, uint64_t before) {
   if (s->purged_pages & ((uint64_t)1 << i)) return false;
-  return s->pages[i].in_use == HAK_PAGE_FREE || s->pages[i].in_use == HAK_PAGE_KEPT;
+  if (s->pages[i].in_use != HAK_PAGE_FREE && s->pages[i].in_use != HAK_PAGE_KEPT) return false;
+  return s->page_idle_since_ms[i] <= before;
 }
 
 /* Gives back the memory of pages first .. end - 1, all free or kept, in
@@ -325,18 +326,19 @@ static size_t pages_purge(hak_segment_t* s, size_t first, size_t end) {
   return size;
 }
 
-/* With the heap's purge lock held; returns the bytes.  Neighbouring pages
- * go back together: a segment's free pages are often a run, and the soak
- * made a call per 64 KiB page. */
-static size_t segment_purge(hak_segment_t* s) {
+/* With the heap's purge lock held: gives back the free and kept pages idle
+ * since `before`; returns the bytes.  Neighbouring pages go back together:
+ * a segment's free pages are often a run, and the soak made a call per
+ * 64 KiB page. */
+static size_t segment_purge(hak_segment_t* s, uint64_t before) {
   size_t purged = 0;
   for (size_t i = 0; i < s->page_count;) {
-    if (!page_purgeable(s, i)) {
+    if (!page_purgeable(s, i, before)) {
       i++;
       continue;
     }
     size_t end = i + 1;
-    while (end < s->page_count && page_purgeable(s, end)) end++;
+    while (end < s->page_count && page_purgeable(s, end, before)) end++;
     purged += pages_purge(s, i, end);
     i = end;
   }
@@ -346,19 +348,23 @@ static size_t segment_purge(hak_segment_t* s) {
 size_t hak_segment_purge_free_pages(hak_segment_t* s) {
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
-  size_t purged = segment_purge(s);
+  size_t purged = segment_purge(s, UINT64_MAX);
   hak_heap_purge_unlock(heap);
   return purged;
 }
 
-uint64_t hak_segment_purge_quiet(hak_segment_t* s, uint64_t now) {
-  bool pending = false;
-  for (size_t i = 0; i < s->page_count && !pending; i++) pending = page_purgeable(s, i);
-  if (!pending) return UINT64_MAX;
-  uint64_t due = s->quiet_since_ms + hak_options.page_purge_delay_ms;
-  if (now < due) return due;
-  segment_purge(s);
-  return UINT64_MAX;
+/* Each page by its own idle time, not the segment's: a segment that frees
+ * a page now and then was never quiet for long enough, and its other free
+ * pages stayed resident for as long as it lived (larson on 8 threads). */
+uint64_t hak_segment_purge_idle(hak_segment_t* s, uint64_t now) {
+  uint64_t delay = hak_options.page_purge_delay_ms;
+  if (now >= delay) segment_purge(s, now - delay);
+  uint64_t next = UINT64_MAX;
+  for (size_t i = 0; i < s->page_count; i++) {
+    if (page_purgeable(s, i, UINT64_MAX) && s->page_idle_since_ms[i] + delay < next)
+      next = s->page_idle_since_ms[i] + delay;
+  }
+  return next;
 }
 
 /* ---- huge and over-aligned blocks ----------------------------------------

@@ -208,9 +208,9 @@ size_t hak_segment_purge_free_pages(hak_segment_t* segment);
 void hak_segment_page_keep(hak_page_t* page);
 bool hak_segment_page_unkeep(hak_page_t* page);
 /* The purger, with the heap's purge lock: purges the free and kept pages of
- * a segment quiet long enough; returns when it should look again
- * (UINT64_MAX: nothing left to purge). */
-uint64_t hak_segment_purge_quiet(hak_segment_t* segment, uint64_t now);
+ * a segment idle for the page purge delay; returns when it should look
+ * again (UINT64_MAX: nothing left to purge). */
+uint64_t hak_segment_purge_idle(hak_segment_t* segment, uint64_t now);
 void hak_segment_abandon(hak_segment_t* segment);
 size_t hak_segment_abandoned_count(void);
 /* Releases abandoned segments whose blocks have all been freed since, looking
@@ -262,13 +262,13 @@ void hak_heap_pool_unlock(void);
 void hak_heap_register(hak_heap_t* heap);
 void hak_heap_purge_lock(hak_heap_t* heap);
 void hak_heap_purge_unlock(hak_heap_t* heap);
-/* A page of the heap was freed or kept at `now`: purge its segment when it
- * has been quiet for HAKMEM_PAGE_PURGE_DELAY_MS. */
+/* A page of the heap was freed or kept at `now`: purge it when it has been
+ * idle for HAKMEM_PAGE_PURGE_DELAY_MS. */
 void hak_heap_purge_later(hak_heap_t* heap, uint64_t now);
-/* The purger's part: purges the quiet segments of every heap whose time has
- * come, and asks the owners of nearly idle ones to give back their empty
+/* The purger's part: purges the idle pages of every heap whose time has
+ * come, and asks the owners of nearly idle heaps to give back their empty
  * pages; returns when to call again (UINT64_MAX: nothing waits). */
-uint64_t hak_heap_purge_quiet(void);
+uint64_t hak_heap_purge_idle(void);
 /* The owner, on its slow paths: a page search was made (count it), and if
  * the purger asked, the heap's empty pages go back (see heap.c). */
 static inline void hak_heap_count_search(hak_heap_t* heap) {

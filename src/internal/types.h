@@ -171,7 +171,8 @@ typedef struct hak_segment_s {
   _Atomic(bool) has_aligned;
   /* Under the heap's purge lock: */
   uint64_t purged_pages; /* bit i: free or kept page i's memory given back */
-  uint64_t quiet_since_ms; /* the last time one of its pages was freed or kept */
+  /* When free or kept page i was freed or kept (hak_os_clock_ms). */
+  uint64_t page_idle_since_ms[HAK_MAX_PAGES_PER_SEGMENT];
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
   uint16_t kept_capacity;
