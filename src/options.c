@@ -27,6 +27,7 @@ static const option_desc_t option_table[] = {
     {"HAKMEM_PURGE_DELAY_MS", OPTION_MS, &hak_options.purge_delay_ms},
     {"HAKMEM_CACHE_MAX", OPTION_SIZE, &hak_options.cache_max},
     {"HAKMEM_PAGE_PURGE_DELAY_MS", OPTION_MS, &hak_options.page_purge_delay_ms},
+    {"HAKMEM_EXIT_PURGE", OPTION_BOOL, &hak_options.exit_purge},
     {"HAKMEM_PURGE_THREAD", OPTION_BOOL, &hak_options.purge_thread},
     {"HAKMEM_SHOW_STATS", OPTION_BOOL, &hak_options.show_stats},
     {"HAKMEM_VERBOSE", OPTION_BOOL, &hak_options.verbose},
@@ -40,12 +41,13 @@ typedef struct mode_defaults_s {
   uint64_t purge_delay_ms;
   size_t cache_max;
   uint64_t page_purge_delay_ms;
+  bool exit_purge;
 } mode_defaults_t;
 
 static const mode_defaults_t mode_defaults[] = {
-    [HAK_MODE_SPEED] = {1000, (size_t)1 << 30, 5000},
-    [HAK_MODE_BALANCED] = {50, (size_t)256 << 20, 500},
-    [HAK_MODE_LEAN] = {0, (size_t)64 << 20, 50},
+    [HAK_MODE_SPEED] = {1000, (size_t)1 << 30, 5000, false},
+    [HAK_MODE_BALANCED] = {50, (size_t)256 << 20, 500, true},
+    [HAK_MODE_LEAN] = {0, (size_t)64 << 20, 50, true},
 };
 
 static void warn(const char* a, const char* b, const char* c) {
@@ -162,15 +164,21 @@ void hak_options_print(void) {
   (void)ignored;
 }
 
+/* Whether the environment set the option stored at value. */
+static bool was_given(const bool* given, const void* value) {
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    if (option_table[i].value == value) return given[i];
+  }
+  return false;
+}
+
 void hak_options_init(void) {
   static _Atomic(bool) done;
   if (atomic_exchange_explicit(&done, true, memory_order_acq_rel)) return;
-  /* What the environment leaves unset the mode decides, below. */
   hak_options.mode = HAK_MODE_BALANCED;
-  hak_options.purge_delay_ms = UINT64_MAX;
-  hak_options.cache_max = SIZE_MAX;
-  hak_options.page_purge_delay_ms = UINT64_MAX;
   hak_options.purge_thread = true;
+  /* What the environment leaves unset the mode decides, below. */
+  bool given[OPTION_COUNT] = {false};
   for (char** env = environ; env != NULL && *env != NULL; env++) {
     const char* entry = *env;
     if (strncmp(entry, "HAKMEM_", 7) != 0) continue;
@@ -183,13 +191,16 @@ void hak_options_init(void) {
       i++;
     if (i == OPTION_COUNT) {
       warn("unknown option ", entry, " (ignored)");
-    } else if (!parse_option(&option_table[i], eq + 1)) {
+    } else if (parse_option(&option_table[i], eq + 1)) {
+      given[i] = true;
+    } else {
       warn("bad value in ", entry, " (ignored; see docs/options.md)");
     }
   }
   const mode_defaults_t* d = &mode_defaults[hak_options.mode];
-  if (hak_options.purge_delay_ms == UINT64_MAX) hak_options.purge_delay_ms = d->purge_delay_ms;
-  if (hak_options.cache_max == SIZE_MAX) hak_options.cache_max = d->cache_max;
-  if (hak_options.page_purge_delay_ms == UINT64_MAX)
+  if (!was_given(given, &hak_options.purge_delay_ms)) hak_options.purge_delay_ms = d->purge_delay_ms;
+  if (!was_given(given, &hak_options.cache_max)) hak_options.cache_max = d->cache_max;
+  if (!was_given(given, &hak_options.page_purge_delay_ms))
     hak_options.page_purge_delay_ms = d->page_purge_delay_ms;
+  if (!was_given(given, &hak_options.exit_purge)) hak_options.exit_purge = d->exit_purge;
 }

@@ -10,7 +10,7 @@ doc=$2
 
 # The banner with env's arguments $@ (unsets, then assignments).
 banner_of() {
-  env -u HAKMEM_PURGE_DELAY_MS -u HAKMEM_CACHE_MAX -u HAKMEM_PAGE_PURGE_DELAY_MS "$@" \
+  env -u HAKMEM_PURGE_DELAY_MS -u HAKMEM_CACHE_MAX -u HAKMEM_PAGE_PURGE_DELAY_MS -u HAKMEM_EXIT_PURGE "$@" \
     HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" /bin/true 2>&1 >/dev/null | grep '^hakmem .* active:'
 }
 
@@ -32,7 +32,8 @@ if [ "$documented" -ne "$reported" ]; then
   exit 1
 fi
 for mode in speed balanced lean; do
-  for pair in $(banner_of HAKMEM_MODE=$mode | grep -o 'HAKMEM_[A-Z_]*DELAY_MS=[^ ]*\|HAKMEM_CACHE_MAX=[^ ]*'); do
+  for pair in $(banner_of HAKMEM_MODE=$mode |
+                grep -o 'HAKMEM_[A-Z_]*DELAY_MS=[^ ]*\|HAKMEM_CACHE_MAX=[^ ]*\|HAKMEM_EXIT_PURGE=[^ ]*'); do
     name=${pair%%=*}
     value=${pair#*=}
     if ! grep "^| \`$name\` |" "$doc" | grep -qE "[(,] *$mode $value[,)]"; then

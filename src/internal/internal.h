@@ -33,6 +33,7 @@ typedef struct hak_options_s {
   uint64_t purge_delay_ms;
   size_t cache_max;
   uint64_t page_purge_delay_ms;
+  bool exit_purge;
   bool purge_thread;
   bool show_stats;
   bool verbose;
