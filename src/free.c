@@ -67,10 +67,10 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
     hak_delayed_t state = hak_thread_free_state(tf);
     to_heap = state == HAK_DELAYED_USE;
     if (to_heap) {
-      desired = (uintptr_t)hak_thread_free_list(tf) | HAK_DELAYED_FREEING;
+      desired = hak_thread_free_with_state(tf, HAK_DELAYED_FREEING);
     } else {
       hak_block_set_next(page, block, hak_thread_free_list(tf));
-      desired = (uintptr_t)block | state;
+      desired = hak_thread_free_push(tf, block);
     }
   } while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
                                                   memory_order_release, memory_order_relaxed));
@@ -85,7 +85,7 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
                                                   memory_order_release, memory_order_relaxed));
   tf = hak_load_relaxed(&page->xthread_free);
   while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
-                                                (uintptr_t)hak_thread_free_list(tf) | HAK_DELAYED_NONE,
+                                                hak_thread_free_with_state(tf, HAK_DELAYED_NONE),
                                                 memory_order_release, memory_order_relaxed)) {
   }
 }

@@ -303,7 +303,7 @@ static void page_fix_after_fork(hak_heap_t* heap, hak_page_t* page) {
   uintptr_t tf = hak_load_relaxed(&page->xthread_free);
   if (hak_thread_free_state(tf) != HAK_DELAYED_FREEING) return;
   hak_delayed_t state = page->in_full ? HAK_DELAYED_USE : HAK_DELAYED_NONE;
-  hak_store_relaxed(&page->xthread_free, (uintptr_t)hak_thread_free_list(tf) | state);
+  hak_store_relaxed(&page->xthread_free, hak_thread_free_with_state(tf, state));
 }
 
 void hak_heap_after_fork_child(hak_heap_t* heap) {

@@ -135,14 +135,16 @@ void hak_page_collect(hak_page_t* page) {
                                                 memory_order_acquire, memory_order_relaxed)) {
   }
   hak_block_t* list = hak_thread_free_list(tf);
-  if (list != NULL) {
-    uint32_t n = 1;
+  if (list == NULL) return;
+  /* Usually the page's own list is empty (that is why it is collected),
+   * and the list just taken becomes it as it is. */
+  if (page->free != NULL) {
     hak_block_t* tail = list;
-    for (hak_block_t* next; (next = hak_block_next(page, tail)) != NULL; tail = next) n++;
+    for (hak_block_t* next; (next = hak_block_next(page, tail)) != NULL;) tail = next;
     hak_block_set_next(page, tail, page->free);
-    page->free = list;
-    page->used -= n;
   }
+  page->free = list;
+  page->used -= hak_thread_free_count(tf);
 }
 
 /* Blocks a page can hold at most: 8-byte blocks on a small page. */
@@ -196,7 +198,7 @@ void hak_page_set_delayed(hak_page_t* page, hak_delayed_t state) {
       tf = hak_load_relaxed(&page->xthread_free);
       continue;
     }
-    uintptr_t desired = (uintptr_t)hak_thread_free_list(tf) | state;
+    uintptr_t desired = hak_thread_free_with_state(tf, state);
     if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
                                               memory_order_acq_rel, memory_order_relaxed))
       return;
@@ -214,7 +216,8 @@ static bool page_use_delayed(hak_page_t* page) {
       tf = hak_load_relaxed(&page->xthread_free);
       continue;
     }
-    if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, HAK_DELAYED_USE,
+    if (atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
+                                              hak_thread_free_with_state(tf, HAK_DELAYED_USE),
                                               memory_order_acq_rel, memory_order_relaxed))
       return true;
   }
@@ -224,7 +227,7 @@ static void page_clear_delayed_use(hak_page_t* page) {
   uintptr_t tf = hak_load_relaxed(&page->xthread_free);
   while (hak_thread_free_state(tf) == HAK_DELAYED_USE &&
          !atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf,
-                                                (uintptr_t)hak_thread_free_list(tf),
+                                                hak_thread_free_with_state(tf, HAK_DELAYED_NONE),
                                                 memory_order_acq_rel, memory_order_relaxed)) {
   }
 }

@@ -338,12 +338,35 @@ static inline bool hak_is_block_start(const hak_page_t* page, const void* p) {
   return q < page->reserved;
 }
 
+/* page->xthread_free packs the list of other threads' frees (a block
+ * address: below 2^48, as every segment is, see hak_segment_map), the
+ * delayed state in its low two bits, and in its top 16 bits how many blocks
+ * the list holds, so that the owner takes the list back without walking it
+ * (every step of that walk is a cache miss: the freeing thread wrote the
+ * link).  Blocks per page are fewer than 2^16. */
+#define HAK_THREAD_FREE_COUNT_SHIFT 48
+
 static inline hak_block_t* hak_thread_free_list(uintptr_t tf) {
-  return (hak_block_t*)(tf & ~(uintptr_t)3);
+  return (hak_block_t*)(tf & ((((uintptr_t)1 << HAK_THREAD_FREE_COUNT_SHIFT) - 1) & ~(uintptr_t)3));
 }
 
 static inline hak_delayed_t hak_thread_free_state(uintptr_t tf) {
   return (hak_delayed_t)(tf & 3);
+}
+
+static inline uint32_t hak_thread_free_count(uintptr_t tf) {
+  return (uint32_t)(tf >> HAK_THREAD_FREE_COUNT_SHIFT);
+}
+
+/* tf with its state replaced by state. */
+static inline uintptr_t hak_thread_free_with_state(uintptr_t tf, hak_delayed_t state) {
+  return (tf & ~(uintptr_t)3) | (uintptr_t)state;
+}
+
+/* tf with block pushed on its list (block's link already set to tf's list). */
+static inline uintptr_t hak_thread_free_push(uintptr_t tf, const hak_block_t* block) {
+  uintptr_t count = (uintptr_t)hak_thread_free_count(tf) + 1;
+  return (count << HAK_THREAD_FREE_COUNT_SHIFT) | (uintptr_t)block | (tf & 3);
 }
 
 /* The heap owning a page is its segment's. */
