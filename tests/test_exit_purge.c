@@ -22,8 +22,8 @@
 
 #include "check.h"
 #include "resident.h"
+#include "segment.h"
 
-#define PAGE_SIZE ((size_t)64 << 10)
 #define IDLE_BLOCK 1000
 #define IDLE_COUNT (64 * 8)
 #define LATE_BLOCK 500
@@ -39,15 +39,10 @@ typedef struct pages_s {
 
 static pages_t idle_pages, late_pages;
 
-static uintptr_t page_of(const void* p)
-{
-  return (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
-}
-
 /* Records p's page in pages unless it is `except` or known already. */
 static void note_page(pages_t* pages, const void* p, uintptr_t except)
 {
-  uintptr_t page = page_of(p);
+  uintptr_t page = small_page_of(p);
   bool seen = page == except;
   for (size_t n = 0; n < pages->count && !seen; n++) seen = pages->at[n] == page;
   if (!seen) pages->at[pages->count++] = page;
@@ -67,7 +62,7 @@ static void* run_and_exit(void* arg)
   (void)arg;
   fill(idle_blocks, IDLE_COUNT, IDLE_BLOCK);
   fill(late_blocks, LATE_COUNT, LATE_BLOCK);
-  uintptr_t live = page_of(idle_blocks[0]);
+  uintptr_t live = small_page_of(idle_blocks[0]);
   for (size_t i = 1; i < IDLE_COUNT; i++) {
     note_page(&idle_pages, idle_blocks[i], live);
     free(idle_blocks[i]);
@@ -87,7 +82,7 @@ static size_t resident_count(const pages_t* pages)
   size_t resident = 0;
   for (size_t n = 0; n < pages->count; n++) {
     size_t total;
-    if (resident_pages((const char*)pages->at[n], (const char*)pages->at[n] + PAGE_SIZE, &total) > 0)
+    if (resident_pages((const char*)pages->at[n], (const char*)pages->at[n] + SMALL_PAGE_SIZE, &total) > 0)
       resident++;
   }
   return resident;

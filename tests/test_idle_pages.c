@@ -16,8 +16,8 @@
 
 #include "check.h"
 #include "resident.h"
+#include "segment.h"
 
-#define PAGE_SIZE ((size_t)64 << 10)
 #define BLOCK 1000
 #define COUNT (64 * 16)
 #define CHURN_BLOCK 500
@@ -28,16 +28,11 @@ static char* blocks[COUNT];
 static uintptr_t idle[COUNT];
 static bool reused[COUNT];
 
-static uintptr_t page_of(const void* p)
-{
-  return (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
-}
-
 /* Marks the idle pages that p lies in. */
 static void mark_reused(const void* p, size_t count)
 {
   for (size_t n = 0; n < count; n++) {
-    if (idle[n] == page_of(p)) reused[n] = true;
+    if (idle[n] == small_page_of(p)) reused[n] = true;
   }
 }
 
@@ -49,10 +44,10 @@ int main(void)
     memset(blocks[i], 0x5a, BLOCK);
   }
   /* Pages of the blocks freed, without the page of the one kept. */
-  uintptr_t kept = page_of(blocks[0]);
+  uintptr_t kept = small_page_of(blocks[0]);
   size_t count = 0;
   for (size_t i = 1; i < COUNT; i++) {
-    uintptr_t page = page_of(blocks[i]);
+    uintptr_t page = small_page_of(blocks[i]);
     bool seen = page == kept;
     for (size_t n = 0; n < count && !seen; n++) seen = idle[n] == page;
     if (!seen) idle[count++] = page;
@@ -78,7 +73,7 @@ int main(void)
   for (size_t n = 0; n < count; n++) {
     if (reused[n]) continue;
     size_t total;
-    if (resident_pages((const char*)idle[n], (const char*)idle[n] + PAGE_SIZE, &total) > 0)
+    if (resident_pages((const char*)idle[n], (const char*)idle[n] + SMALL_PAGE_SIZE, &total) > 0)
       still_resident++;
     checked++;
   }

@@ -21,7 +21,6 @@
 #include "segment.h"
 #include "stats_json.h"
 
-#define PAGE_SIZE ((size_t)64 << 10)
 #define BLOCK 1000
 #define COUNT (64 * 48)
 #define LIVE_EVERY 4
@@ -33,11 +32,6 @@ static int by_address(const void* a, const void* b)
 {
   uintptr_t x = *(const uintptr_t*)a, y = *(const uintptr_t*)b;
   return (x > y) - (x < y);
-}
-
-static uintptr_t page_of(const char* p)
-{
-  return (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
 }
 
 /* What block i is filled with: never 0, which a purged page reads as. */
@@ -63,7 +57,7 @@ int main(void)
     memset(blocks[i], fill_of(i), BLOCK);
   }
   size_t count = 0;
-  for (size_t i = 0; i < COUNT; i++) pages[count++] = page_of(blocks[i]);
+  for (size_t i = 0; i < COUNT; i++) pages[count++] = small_page_of(blocks[i]);
   qsort(pages, count, sizeof pages[0], by_address);
   size_t distinct = 0;
   for (size_t i = 0; i < count; i++) {
@@ -75,7 +69,7 @@ int main(void)
   char* live[COUNT] = {0};
   size_t live_index[COUNT];
   for (size_t i = 0; i < COUNT; i++) {
-    size_t n = ordinal(page_of(blocks[i]), count);
+    size_t n = ordinal(small_page_of(blocks[i]), count);
     if (n % LIVE_EVERY == 0 && (live[n] == NULL || blocks[i] < live[n])) {
       live[n] = blocks[i];
       live_index[n] = i;
@@ -83,7 +77,7 @@ int main(void)
   }
   size_t live_pages = 0;
   for (size_t i = 0; i < COUNT; i++) {
-    size_t n = ordinal(page_of(blocks[i]), count);
+    size_t n = ordinal(small_page_of(blocks[i]), count);
     if (live[n] != blocks[i]) free(blocks[i]);
     else live_pages++;
   }
@@ -91,7 +85,7 @@ int main(void)
   size_t runs = 0;
   for (size_t n = 0; n < count; n++) {
     bool free_page = n % LIVE_EVERY != 0;
-    bool follows_free = n > 0 && (n - 1) % LIVE_EVERY != 0 && pages[n - 1] + PAGE_SIZE == pages[n] &&
+    bool follows_free = n > 0 && (n - 1) % LIVE_EVERY != 0 && pages[n - 1] + SMALL_PAGE_SIZE == pages[n] &&
                         segment_of((char*)pages[n - 1] + 1) == segment_of((char*)pages[n] + 1);
     if (free_page && !follows_free) runs++;
   }
@@ -110,7 +104,7 @@ int main(void)
     const char* page = (const char*)pages[n];
     if (segment_of(page + 1) == page) continue; /* its first OS pages are the header */
     size_t total;
-    size_t resident = resident_pages(page, page + PAGE_SIZE, &total);
+    size_t resident = resident_pages(page, page + SMALL_PAGE_SIZE, &total);
     CHECKF(resident == 0, "free page %zu: %zu of %zu OS pages still resident", n, resident, total);
   }
   /* One call per run, one per page in use (the free blocks past its last
