@@ -5,7 +5,7 @@
 
 #include <pthread.h>
 
-_Atomic(uint64_t) hak_segment_map[HAK_SEGMENT_MAP_BITS / 64];
+_Atomic(uint8_t) hak_segment_map[HAK_SEGMENT_MAP_SIZE];
 
 static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
 static hak_segment_list_t abandoned;
@@ -15,12 +15,8 @@ static _Atomic(size_t) abandoned_count;
 
 static void segment_map_set(hak_segment_t* segment, bool present) {
   uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
-  if (index >= HAK_SEGMENT_MAP_BITS) return;
-  uint64_t bit = (uint64_t)1 << (index % 64);
-  if (present)
-    atomic_fetch_or_explicit(&hak_segment_map[index / 64], bit, memory_order_release);
-  else
-    atomic_fetch_and_explicit(&hak_segment_map[index / 64], ~bit, memory_order_release);
+  if (index >= HAK_SEGMENT_MAP_SIZE) return;
+  atomic_store_explicit(&hak_segment_map[index], present, memory_order_release);
 }
 
 /* ---- intrusive lists ------------------------------------------------------ */
