@@ -28,9 +28,12 @@ void* hak_malloc_generic(size_t size, hak_heap_t* heap) {
     if (size > HAK_MAX_REQUEST) return out_of_memory();
     return huge_alloc(size, 0, false);
   }
+  hak_heap_pages_enter(heap);
   if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) hak_heap_delayed_free_all(heap);
   hak_page_t* page = hak_page_find(heap, size);
+  hak_heap_pages_leave(heap);
   if (page == NULL) return out_of_memory();
+  /* The page found heads its bin's queue: the purger leaves it alone. */
   return hak_page_pop(page);
 }
 
@@ -142,7 +145,10 @@ size_t hak_usable_size(const void* p) {
 size_t hak_collect(bool force) {
   hak_heap_t* heap = hak_thread_heap();
   if (heap == NULL) return hak_cache_collect(force);
-  return hak_heap_collect(heap, force);
+  hak_heap_pages_enter(heap);
+  size_t released = hak_heap_collect(heap, force);
+  hak_heap_pages_leave(heap);
+  return released;
 }
 
 bool hak_owns(const void* p) {

@@ -60,6 +60,10 @@ void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
  * instead, so the owner learns the page has room again. */
 static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
   hak_hot_stat(free_remote, 1);
+  /* Read while the block is still in use: once it is pushed, the owner may
+   * free the page, and the segment with it. */
+  uint32_t reserved = page->reserved;
+  hak_heap_t* owner = hak_load_acquire(&segment->heap);
   uintptr_t tf = hak_load_relaxed(&page->xthread_free);
   bool to_heap;
   uintptr_t desired;
@@ -74,7 +78,15 @@ static void free_remote(hak_segment_t* segment, hak_page_t* page, hak_block_t* b
     }
   } while (!atomic_compare_exchange_weak_explicit(&page->xthread_free, &tf, desired,
                                                   memory_order_release, memory_order_relaxed));
-  if (!to_heap) return;
+  if (!to_heap) {
+    /* All blocks but the one the heap was given: if the page was full, it
+     * is empty now.  (A heap is never unmapped, and telling one that has
+     * since gone to another thread costs the purger a look.) */
+    if (hak_thread_free_state(desired) == HAK_DELAYED_NONE &&
+        hak_thread_free_count(desired) + 1 == reserved && owner != NULL)
+      hak_heap_full_page_emptied(owner);
+    return;
+  }
 
   /* While the state says FREEING the owner cannot abandon its heap. */
   hak_heap_t* heap = hak_load_acquire(&segment->heap);
@@ -108,10 +120,18 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   hak_track_free(block);
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
     hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
+    /* A full page leaves the full queue, which the purger may be reading. */
+    bool full = page->in_full;
+    if (full) hak_heap_pages_enter(heap);
     hak_free_local_block(page, block);
+    if (full) hak_heap_pages_leave(heap);
     /* The purger's request is taken here too: a nearly idle thread may never
      * search for a page, but its frees come this way when a page empties. */
-    hak_heap_collect_if_asked(heap);
+    if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) {
+      hak_heap_pages_enter(heap);
+      hak_heap_collect_asked(heap);
+      hak_heap_pages_leave(heap);
+    }
   } else {
     free_remote(segment, page, block);
   }

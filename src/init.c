@@ -22,6 +22,7 @@ static void thread_done(void* value) {
 }
 
 static void fork_prepare(void) {
+  hak_heap_emptied_lock(); /* first: the purger holds it while it takes the others */
   hak_heap_pool_lock();
   hak_segment_lock_all();
   hak_purger_lock();
@@ -31,12 +32,14 @@ static void fork_parent(void) {
   hak_purger_unlock(false);
   hak_segment_unlock_all();
   hak_heap_pool_unlock();
+  hak_heap_emptied_unlock();
 }
 
 static void fork_child(void) {
   hak_purger_unlock(true);
   hak_segment_unlock_all();
   hak_heap_pool_unlock();
+  hak_heap_emptied_unlock();
   if (hak_heap_default != &hak_heap_empty) hak_heap_after_fork_child(hak_heap_default);
 }
 

@@ -4,7 +4,10 @@
 #include "internal/internal.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 #if HAKMEM_SECURE
 #include <sys/random.h>
@@ -102,6 +105,23 @@ uint64_t hak_os_random(void) {
   return (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&value;
 }
 #endif
+
+bool hak_os_barrier_all(void) {
+  enum { UNKNOWN, YES, NO };
+  static _Atomic(int) registered = UNKNOWN;
+  int known = atomic_load_explicit(&registered, memory_order_relaxed);
+  int saved = errno;
+  if (known == UNKNOWN) {
+    known = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? YES : NO;
+    atomic_store_explicit(&registered, known, memory_order_relaxed);
+  }
+  bool done = known == YES && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  if (!done && known == YES) /* a forked child is not registered */
+    done = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+           syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  errno = saved;
+  return done;
+}
 
 uint64_t hak_os_clock_ms(void) {
   struct timespec ts;

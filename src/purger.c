@@ -61,7 +61,9 @@ static void* purger_main(void* arg) {
     purger_kicked = false;
     purger_wake_ms = 0;
     pthread_mutex_unlock(&purger_lock);
-    uint64_t next = hak_cache_expire();
+    uint64_t next = hak_heap_free_emptied_full_pages();
+    uint64_t next_cache = hak_cache_expire();
+    if (next_cache < next) next = next_cache;
     uint64_t next_sweep = sweep_if_due(&sweep, hak_os_clock_ms());
     if (next_sweep < next) next = next_sweep;
     uint64_t next_pages = hak_heap_purge_idle();

@@ -137,6 +137,9 @@ bool hak_os_move(void* from, size_t size, void* to);
  * 6.17 and later); probed once. */
 bool hak_os_moves_split_ranges(void);
 size_t hak_os_page_round(size_t size);
+/* A memory barrier on every running thread of the process (membarrier);
+ * false if the kernel cannot. */
+bool hak_os_barrier_all(void);
 /* Gives the physical memory of [p, p+size) back; it reads as zero after. */
 void hak_os_purge(void* p, size_t size);
 /* A monotonic clock in milliseconds (no system call: vDSO). */
@@ -256,7 +259,8 @@ void hak_heap_delayed_free_all(hak_heap_t* heap);
 bool hak_heap_reclaim_abandoned(hak_heap_t* heap);
 void hak_heap_after_fork_child(hak_heap_t* heap);
 /* Frees the heap's empty pages and gives back the memory of its free ones
- * (and, with force, everything in the segment cache); returns the bytes. */
+ * (and, with force, everything in the segment cache); returns the bytes.
+ * Between hak_heap_pages_enter and _leave, as hak_heap_delayed_free_all. */
 size_t hak_heap_collect(hak_heap_t* heap, bool force);
 /* With every heap's purge lock (for fork). */
 void hak_heap_pool_lock(void);
@@ -266,6 +270,22 @@ void hak_heap_pool_unlock(void);
 void hak_heap_register(hak_heap_t* heap);
 void hak_heap_purge_lock(hak_heap_t* heap);
 void hak_heap_purge_unlock(hak_heap_t* heap);
+/* The owner around any change to its full queue or delayed list (waits
+ * while the purger is at them; see heap.c). */
+void hak_heap_pages_enter(hak_heap_t* heap);
+static inline void hak_heap_pages_leave(hak_heap_t* heap) {
+  hak_store_release(&heap->owner_at_pages, false);
+}
+/* Another thread's free may have emptied a full page of heap: the purger
+ * looks soon, if the owner does not (see heap.c). */
+void hak_heap_full_page_emptied(hak_heap_t* heap);
+/* The purger's part: frees the full pages that other threads emptied in
+ * the heaps that were told so (see heap.c); returns when to call again
+ * (UINT64_MAX: when told). */
+uint64_t hak_heap_free_emptied_full_pages(void);
+/* Held while the purger frees such pages (for fork). */
+void hak_heap_emptied_lock(void);
+void hak_heap_emptied_unlock(void);
 /* A page of the heap was freed or kept at `now`: purge it when it has been
  * idle for HAKMEM_PAGE_PURGE_DELAY_MS. */
 void hak_heap_purge_later(hak_heap_t* heap, uint64_t now);
@@ -278,6 +298,7 @@ uint64_t hak_heap_purge_idle(void);
 static inline void hak_heap_count_search(hak_heap_t* heap) {
   hak_store_relaxed(&heap->page_searches, hak_load_relaxed(&heap->page_searches) + 1);
 }
+/* Between hak_heap_pages_enter and _leave. */
 void hak_heap_collect_asked(hak_heap_t* heap);
 static inline void hak_heap_collect_if_asked(hak_heap_t* heap) {
   if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);

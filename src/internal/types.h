@@ -216,6 +216,17 @@ typedef struct hak_heap_s {
   _Atomic(uint64_t) page_searches_seen;
   _Atomic(bool) collect_asked;
   _Atomic(bool) purge_lock;
+  /* The full queue and the delayed list are the owner's, but the purger
+   * frees the full pages that other threads emptied (heap.c).  Each says
+   * when it is at them: the owner with plain stores, the purger with a
+   * store and a barrier on every thread of the process, so that the
+   * owner's slow paths pay no atomic instruction for it. */
+  _Atomic(bool) owner_at_pages;
+  _Atomic(bool) purger_at_pages;
+  /* When the purger looks for full pages that other threads emptied (0:
+   * not asked), and the owner's page searches when it was asked. */
+  _Atomic(uint64_t) emptied_due_ms;
+  _Atomic(uint64_t) emptied_searches;
   struct hak_heap_s* next_all; /* every heap ever made (never unlinked) */
 } hak_heap_t;
 
