@@ -212,12 +212,12 @@ void hak_heap_pool_unlock(void) {
  * queue, which the owner's fast paths never touch (malloc finds its pages
  * in the bin queues, and a free into a full page takes the slow path), and
  * only while the owner is not at its full queue or delayed list (the
- * handshake below).  A full page had every block in use when
- * it became full; the first block another thread frees after that goes to
- * the heap's delayed list, the others to the page's own list, which counts
- * them.  So the page is empty when its list holds all blocks in use but
- * the one found in the delayed list (a page whose blocks reached that list
- * twice is left to its owner). */
+ * handshake below).  A full page had every block in use when it became
+ * full; the first block another thread frees after that goes to the heap's
+ * delayed list, the others to the page's own list, which counts them.  So
+ * the page is empty when its list holds all blocks in use but the one found
+ * in the delayed list (a page whose blocks reached that list twice is left
+ * to its owner). */
 static bool full_page_empty(const hak_page_t* page) {
   uintptr_t tf = hak_load_acquire(&page->xthread_free);
   return page->in_full && hak_thread_free_state(tf) == HAK_DELAYED_NONE &&
