@@ -102,29 +102,41 @@ static void delayed_push_back(hak_heap_t* heap, hak_block_t* first, hak_block_t*
                                                   memory_order_release, memory_order_relaxed));
 }
 
+/* Takes the heap's delayed list and offers each block to `take`; the
+ * blocks it leaves go back on the list. */
+static void delayed_drain(hak_heap_t* heap,
+                          bool (*take)(hak_heap_t*, hak_page_t*, hak_block_t*)) {
+  hak_block_t* block = atomic_exchange_explicit(&heap->thread_delayed_free, NULL,
+                                                memory_order_acquire);
+  hak_block_t* left_first = NULL;
+  hak_block_t* left_last = NULL;
+  while (block != NULL) {
+    hak_block_t* next = delayed_next(block);
+    hak_page_t* page = block_page(block);
+    if (!take(heap, page, block)) {
+      hak_block_set_next(page, block, left_first);
+      left_first = block;
+      if (left_last == NULL) left_last = block;
+    }
+    block = next;
+  }
+  if (left_first != NULL) delayed_push_back(heap, left_first, left_last);
+}
+
 /* Blocks whose remote free found their page full come here; freeing them
  * locally moves their page out of the full queue.  A block whose remote
  * free has not yet finished with its page (state still FREEING) waits for
  * a later pass: freeing it now could free the page under that thread. */
+static bool free_delayed_block(hak_heap_t* heap, hak_page_t* page, hak_block_t* block) {
+  (void)heap;
+  if (hak_thread_free_state(hak_load_acquire(&page->xthread_free)) == HAK_DELAYED_FREEING)
+    return false;
+  hak_free_local_block(page, block);
+  return true;
+}
+
 void hak_heap_delayed_free_all(hak_heap_t* heap) {
-  hak_block_t* block = atomic_exchange_explicit(&heap->thread_delayed_free, NULL,
-                                                memory_order_acquire);
-  hak_block_t* deferred_first = NULL;
-  hak_block_t* deferred_last = NULL;
-  while (block != NULL) {
-    hak_block_t* next = delayed_next(block);
-    hak_page_t* page = block_page(block);
-    uintptr_t tf = hak_load_acquire(&page->xthread_free);
-    if (hak_thread_free_state(tf) == HAK_DELAYED_FREEING) {
-      hak_block_set_next(page, block, deferred_first);
-      deferred_first = block;
-      if (deferred_last == NULL) deferred_last = block;
-    } else {
-      hak_free_local_block(page, block);
-    }
-    block = next;
-  }
-  if (deferred_first != NULL) delayed_push_back(heap, deferred_first, deferred_last);
+  delayed_drain(heap, free_delayed_block);
 }
 
 static void heap_for_each_page(hak_heap_t* heap, void (*visit)(hak_heap_t*, hak_page_t*)) {
@@ -224,26 +236,14 @@ static bool full_page_empty(const hak_page_t* page) {
          hak_thread_free_count(tf) + 1 == page->used;
 }
 
-static void free_emptied_full_pages(hak_heap_t* heap) {
-  hak_block_t* block = atomic_exchange_explicit(&heap->thread_delayed_free, NULL,
-                                                memory_order_acquire);
-  hak_block_t* kept_first = NULL;
-  hak_block_t* kept_last = NULL;
-  while (block != NULL) {
-    hak_block_t* next = delayed_next(block);
-    hak_page_t* page = block_page(block);
-    if (full_page_empty(page)) {
-      hak_store_relaxed(&page->xthread_free, 0);
-      page->used = 0;
-      hak_page_free(heap, page); /* and the block with it */
-    } else {
-      hak_block_set_next(page, block, kept_first);
-      kept_first = block;
-      if (kept_last == NULL) kept_last = block;
-    }
-    block = next;
-  }
-  if (kept_first != NULL) delayed_push_back(heap, kept_first, kept_last);
+/* The block goes with its page when that page is empty. */
+static bool free_page_if_emptied(hak_heap_t* heap, hak_page_t* page, hak_block_t* block) {
+  (void)block;
+  if (!full_page_empty(page)) return false;
+  hak_store_relaxed(&page->xthread_free, 0);
+  page->used = 0;
+  hak_page_free(heap, page);
+  return true;
 }
 
 /* The purger looks this long after it is told, and only if the owner made
@@ -307,7 +307,7 @@ uint64_t hak_heap_free_emptied_full_pages(void) {
     hak_store_relaxed(&heap->emptied_due_ms, 0);
     bool idle = hak_load_relaxed(&heap->page_searches) == hak_load_relaxed(&heap->emptied_searches);
     if (idle && purger_enter(heap)) {
-      free_emptied_full_pages(heap);
+      delayed_drain(heap, free_page_if_emptied);
       hak_store_release(&heap->purger_at_pages, false);
     } else if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) {
       hak_heap_full_page_emptied(heap);

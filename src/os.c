@@ -106,19 +106,23 @@ uint64_t hak_os_random(void) {
 }
 #endif
 
+static bool membarrier_call(int command) {
+  return syscall(SYS_membarrier, command, 0, 0) == 0;
+}
+
 bool hak_os_barrier_all(void) {
   enum { UNKNOWN, YES, NO };
   static _Atomic(int) registered = UNKNOWN;
   int known = atomic_load_explicit(&registered, memory_order_relaxed);
   int saved = errno;
   if (known == UNKNOWN) {
-    known = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? YES : NO;
+    known = membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ? YES : NO;
     atomic_store_explicit(&registered, known, memory_order_relaxed);
   }
-  bool done = known == YES && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  bool done = known == YES && membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
   if (!done && known == YES) /* a forked child is not registered */
-    done = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
-           syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+    done = membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) &&
+           membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
   errno = saved;
   return done;
 }
