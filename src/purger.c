@@ -3,9 +3,12 @@
  * still in use once those have been idle for the page purge delay, so that
  * a program that frees a lot and then goes quiet does not keep it.  It also
  * releases segments abandoned by exited threads once other threads have
- * freed all their blocks.  It touches only what no thread owns (the segment
- * cache and the abandoned list, both locked) and, under each heap's purge
- * lock, which pages of its segments are free, kept or purged.  It is started
+ * freed all their blocks, and frees the full pages other threads emptied
+ * for an owner that only waits.  It touches what no thread owns (the
+ * segment cache and the abandoned list, both locked); under each heap's
+ * purge lock, which pages of its segments are free, kept or purged; and a
+ * heap's full queue and delayed list only while its owner is not at them
+ * (heap.c's handshake).  It is started
  * the first time there is such work, from a point where starting a thread
  * (which may allocate) is safe, and again in a forked child if that child
  * has such work in turn. */
