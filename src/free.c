@@ -120,18 +120,16 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   hak_track_free(block);
   if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
     hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
-    /* A full page leaves the full queue, which the purger may be reading. */
-    bool full = page->in_full;
-    if (full) hak_heap_pages_enter(heap);
-    hak_free_local_block(page, block);
-    if (full) hak_heap_pages_leave(heap);
     /* The purger's request is taken here too: a nearly idle thread may never
-     * search for a page, but its frees come this way when a page empties. */
-    if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) {
-      hak_heap_pages_enter(heap);
-      hak_heap_collect_asked(heap);
-      hak_heap_pages_leave(heap);
-    }
+     * search for a page, but its frees come this way when a page empties.
+     * That, and a full page leaving the full queue, which the purger may be
+     * reading, happen between hak_heap_pages_enter and _leave. */
+    bool asked = hak_load_relaxed(&heap->collect_asked);
+    bool at_pages = page->in_full || asked;
+    if (at_pages) hak_heap_pages_enter(heap);
+    hak_free_local_block(page, block);
+    if (hak_unlikely(asked)) hak_heap_collect_asked(heap);
+    if (at_pages) hak_heap_pages_leave(heap);
   } else {
     free_remote(segment, page, block);
   }

@@ -256,12 +256,18 @@ static bool free_page_if_emptied(hak_heap_t* heap, hak_page_t* page, hak_block_t
  * call) full pages are left to their owners. */
 static _Atomic(bool) no_barrier;
 
-void hak_heap_full_page_emptied(hak_heap_t* heap) {
-  if (hak_load_relaxed(&heap->emptied_due_ms) != 0 || hak_load_relaxed(&no_barrier)) return;
-  uint64_t due = hak_os_clock_ms() + EMPTIED_WAIT_MS;
+/* Asks the purger to look at the heap EMPTIED_WAIT_MS after `now`; returns
+ * when, or 0 if it is asked already (or cannot do it). */
+static uint64_t emptied_ask(hak_heap_t* heap, uint64_t now) {
+  if (hak_load_relaxed(&heap->emptied_due_ms) != 0 || hak_load_relaxed(&no_barrier)) return 0;
   hak_store_relaxed(&heap->emptied_searches, hak_load_relaxed(&heap->page_searches));
-  hak_store_relaxed(&heap->emptied_due_ms, due);
-  hak_purger_notify(due);
+  hak_store_relaxed(&heap->emptied_due_ms, now + EMPTIED_WAIT_MS);
+  return now + EMPTIED_WAIT_MS;
+}
+
+void hak_heap_full_page_emptied(hak_heap_t* heap) {
+  uint64_t due = emptied_ask(heap, hak_os_clock_ms());
+  if (due != 0) hak_purger_notify(due);
 }
 
 /* The owner's side of the handshake: a plain store, and a load that the
@@ -310,8 +316,8 @@ uint64_t hak_heap_free_emptied_full_pages(void) {
       delayed_drain(heap, free_page_if_emptied);
       hak_store_release(&heap->purger_at_pages, false);
     } else if (hak_load_relaxed(&heap->thread_delayed_free) != NULL) {
-      hak_heap_full_page_emptied(heap);
-      if (now + EMPTIED_WAIT_MS < next) next = now + EMPTIED_WAIT_MS;
+      uint64_t again = emptied_ask(heap, now);
+      if (again != 0 && again < next) next = again;
     }
   }
   pthread_mutex_unlock(&emptied_lock);

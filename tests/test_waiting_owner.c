@@ -3,7 +3,6 @@
  * pages that other threads emptied, for an owner that never calls the
  * allocator again to take its blocks back (a main thread that hands its
  * blocks to workers and joins them). */
-#include <fcntl.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -15,27 +14,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "resident.h"
 
 #define MiB ((size_t)1 << 20)
 enum { COUNT = 800000 };
 
 static void* blocks[COUNT];
-
-/* Read without stdio: a malloc here would let the owner take its blocks
- * back itself, and the test would pass for the wrong reason. */
-static size_t resident_bytes_quietly(void)
-{
-  char text[128];
-  int fd = open("/proc/self/statm", O_RDONLY);
-  CHECK(fd >= 0);
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  CHECK(n > 0);
-  text[n] = '\0';
-  const char* resident = strchr(text, ' ');
-  CHECK(resident != NULL);
-  return (size_t)strtoull(resident + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void* free_blocks(void* arg)
 {
@@ -52,7 +36,7 @@ int main(void)
     printf("test_waiting_owner: skipped, no membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)\n");
     return 77;
   }
-  size_t before = resident_bytes_quietly();
+  size_t before = resident_bytes();
   /* About 200 MiB of small blocks, filling page after page. */
   for (int i = 0; i < COUNT; i++) {
     size_t size = 64 + (size_t)(i % 7) * 64;
@@ -60,14 +44,16 @@ int main(void)
     CHECK(blocks[i] != NULL);
     memset(blocks[i], 0x5a, size);
   }
-  size_t peak = resident_bytes_quietly();
+  size_t peak = resident_bytes();
   pthread_t t;
   CHECK(pthread_create(&t, NULL, free_blocks, NULL) == 0);
   CHECK(pthread_join(t, NULL) == 0);
 
+  /* From here the owner makes no call to the allocator (resident_bytes
+   * makes none either), or it would take its blocks back itself. */
   struct timespec pause = {1, 0}; /* the page purge delay is 500 ms */
   nanosleep(&pause, NULL);
-  size_t quiet = resident_bytes_quietly();
+  size_t quiet = resident_bytes();
   printf("resident: before %zu KiB, peak %zu KiB, after 1 s waiting %zu KiB\n", before / 1024,
          peak / 1024, quiet / 1024);
   CHECK(peak > before + 100 * MiB);
