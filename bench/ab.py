@@ -11,7 +11,10 @@ per-pair throughput ratios B/A (> 1 = B faster), their min..max, the median
 peak-RSS ratio and a verdict: neutral when the median ratio is within the
 noise band (default +/-3 %), faster/slower when it is beyond it and every pair
 agrees on the direction, unclear when beyond it but the pairs disagree; then
-the geometric mean of the per-workload ratios, judged the same way.
+the geometric mean of the per-workload ratios, judged the same way.  Each
+run loads its library from a new copy of the file (Allocator.timed_env):
+two files alone can differ only in where their pages lie, and that moved
+tiny_hot by a third.
 """
 import argparse
 import io
@@ -88,7 +91,7 @@ def main():
     for n in range(args.runs):
         for w in suite:
             for side in ("AB" if n % 2 == 0 else "BA"):
-                env = allocators.Allocator("hakmem", libs[side]).env()
+                env = allocators.Allocator(f"hakmem-{side}", libs[side]).timed_env()
                 runs[(w.name, side)].append(measure.run(
                     [exes[w.program], *w.args(args.quick)], env, timeout, launcher=exes["peak_rss"]))
             a, b = runs[(w.name, "A")][-1], runs[(w.name, "B")][-1]

@@ -56,7 +56,7 @@ def main():
             order = chosen[n % len(chosen):] + chosen[:n % len(chosen)]
             line = []
             for a in order:
-                run = measure.run([exes[w.program], *w.args(args.quick)], a.env(), timeout,
+                run = measure.run([exes[w.program], *w.args(args.quick)], a.timed_env(), timeout,
                                   launcher=exes["peak_rss"])
                 results[(w.name, a.name)].append(run)
                 line.append(f"{a.name} {report.si(run.throughput) if run.ok else f'FAIL ({run.error})'}")

@@ -1,6 +1,7 @@
 """The allocators under comparison and how a workload is run under each:
 hakmem and the peers by LD_PRELOAD, glibc as the plain C library."""
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 from . import measure
 
 LIB_DIR = Path("/usr/lib/x86_64-linux-gnu")
+# Where timed runs load their copies of the libraries from (timed_env).
+COPY_DIR = Path("/tmp/hakmem-bench-libs")
 # name, shared object, Debian package that ships it
 PEERS = (
     ("mimalloc", "libmimalloc.so.2", "libmimalloc2.0"),
@@ -31,6 +34,22 @@ class Allocator:
             env["LD_PRELOAD"] = str(self.library)
         env.update(extra)
         return env
+
+    def timed_env(self, **extra):
+        """env(), with the library preloaded from a new copy of its file.
+        Where a file's pages lie in memory moves tight loops a lot: three
+        byte-identical copies of one hakmem build ran tiny_hot at medians of
+        254, 340 and 334 M ops/s (7 runs each, interleaved), each copy the
+        same way run after run.  A new copy per run makes that luck differ
+        from run to run, where the median absorbs it, instead of favouring
+        one allocator in every run."""
+        if self.library is None:
+            return self.env(**extra)
+        COPY_DIR.mkdir(parents=True, exist_ok=True)
+        copy = COPY_DIR / f"{self.name}-{self.library.name}"
+        copy.unlink(missing_ok=True)
+        shutil.copyfile(self.library, copy)
+        return Allocator(self.name, copy, self.package).env(**extra)
 
 
 def find_library(soname):
