@@ -302,15 +302,32 @@ void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
   hak_segment_page_free(page);
 }
 
+/* Small and medium bins whose only page went empty are noted, and the
+ * purger's tick (heap.c) starts if it is not running; see retired_sweep.
+ * Out of line: an alloc/free loop empties its page on every round. */
+static hak_cold void retired_note_first(hak_heap_t* heap, uint64_t bit) {
+  heap->retired_recent |= bit;
+  hak_heap_purge_later(heap, hak_os_clock_ms());
+}
+
+static void retired_note(hak_heap_t* heap, size_t bin) {
+  hak_assert(bin < 64); /* medium bins end at 64 KiB blocks, bin 45 */
+  uint64_t bit = (uint64_t)1 << bin;
+  if (!(heap->retired_recent & bit)) retired_note_first(heap, bit);
+}
+
 /* A kept large page (a whole segment, up to 4 MiB) lets go of its blocks,
  * so that the purger can give their memory back if the page stays unused;
  * page_extend takes them back.  Small and medium pages are kept as they
  * are: their free lists are walked by paths that take no lock, and
  * rebuilding them each time a bin empties costs too much (mid_large 0.76x
  * in bench/ab.py when medium pages were let go too). */
-static void page_keep(hak_page_t* page) {
-  if (page->in_use == HAK_PAGE_KEPT || hak_ptr_segment(page)->kind != HAK_PAGE_LARGE) return;
-  hak_segment_page_keep(page);
+static void page_keep(hak_heap_t* heap, hak_page_t* page) {
+  if (hak_ptr_segment(page)->kind != HAK_PAGE_LARGE) {
+    retired_note(heap, page->bin);
+    return;
+  }
+  if (page->in_use != HAK_PAGE_KEPT) hak_segment_page_keep(page);
 }
 
 /* Blocks of the size classes up to 256 KiB.  A page of bigger blocks is
@@ -326,7 +343,7 @@ void hak_page_retire(hak_page_t* page) {
   /* Keep the only page of a bin: freeing it would make the next malloc of
    * that size build a new one, a loop for alloc/free-one-block patterns. */
   if (pq->first == page && pq->last == page && page->block_size <= KEPT_BLOCK_MAX) {
-    page_keep(page);
+    page_keep(heap, page);
     return;
   }
   hak_page_free(heap, page);
@@ -342,6 +359,27 @@ bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page) {
 }
 
 /* ---- finding a page with a free block ----------------------------------------- */
+
+/* On the first page search after each of the purger's ticks, which come
+ * every page purge delay while the owner is busy: a bin whose only page
+ * went empty before the tick before, and has not gone empty again since,
+ * is no longer in use, and its page goes back to the segment (and so, after
+ * the delay, to the system).  Without it a busy thread held the last page
+ * of every bin it had ever used (up to 512 KiB each); one that is nearly
+ * idle gives them all back at once (hak_heap_collect).  Freeing them after
+ * a number of page searches instead, as mimalloc does, freed the pages of
+ * bins that were still in use: mid_large 0.90x in bench/ab.py. */
+static void retired_sweep(hak_heap_t* heap, size_t searching) {
+  hak_store_relaxed(&heap->retired_tick, false);
+  uint64_t unused = heap->retired_before & ~heap->retired_recent;
+  if (searching < 64) unused &= ~((uint64_t)1 << searching);
+  heap->retired_before = heap->retired_recent;
+  heap->retired_recent = 0;
+  for (; unused != 0; unused &= unused - 1) {
+    hak_page_t* page = heap->pages[__builtin_ctzll(unused)].first;
+    if (page != NULL && page->used == 0) hak_page_free(heap, page);
+  }
+}
 
 static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
   hak_page_t* page = pq->first;
@@ -371,6 +409,7 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
   hak_heap_count_search(heap);
   hak_heap_collect_if_asked(heap);
   size_t bin = hak_bin_of(size);
+  if (hak_unlikely(hak_load_relaxed(&heap->retired_tick))) retired_sweep(heap, bin);
   hak_page_queue_t* pq = &heap->pages[bin];
   hak_page_t* page = queue_find_free(heap, pq);
   if (page != NULL) return page;

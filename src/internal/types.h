@@ -204,6 +204,10 @@ typedef struct hak_heap_s {
 #if HAKMEM_SECURE
   uint64_t random; /* state for page keys and free-list order */
 #endif
+  /* Small and medium bins (a bit each) whose only page went empty since
+   * the purger's last tick, and between the two ticks before (page.c). */
+  uint64_t retired_recent;
+  uint64_t retired_before;
   /* Last, as they outlive the heap's reuse (see hak_heap_init).  The purger
    * may give back the memory of free and kept pages in the heap's segments;
    * it and the owner change the segment list, which pages are in use and
@@ -215,6 +219,7 @@ typedef struct hak_heap_s {
   _Atomic(uint64_t) page_searches;
   _Atomic(uint64_t) page_searches_seen;
   _Atomic(bool) collect_asked;
+  _Atomic(bool) retired_tick; /* the purger looked at the busy heap again */
   _Atomic(bool) purge_lock;
   /* The full queue and the delayed list are the owner's, but the purger
    * frees the full pages that other threads emptied (heap.c).  Each says
