@@ -371,10 +371,9 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
  * walked by the owner's lock-free fast paths).  A busy heap is ticked
  * (page.c's retired_sweep gives back the pages of bins it no longer uses)
  * and looked at again after another delay; returns when (UINT64_MAX: no
- * need).  At one
- * search per millisecond the soak's workers, which find most blocks on the
- * fast paths, passed for idle and gave back pages they soon faulted in
- * again (about 15 % of its memory system calls). */
+ * need).  At one search per millisecond the soak's workers, which find
+ * most blocks on the fast paths, passed for idle and gave back pages they
+ * soon faulted in again (about 15 % of its memory system calls). */
 #define IDLE_SEARCH_MS 50
 
 static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {

@@ -41,8 +41,8 @@ static void stay_busy(double seconds)
   }
 }
 
-/* 256 KiB of blocks in each of about 30 size classes from 16 B to 32 KiB,
- * every byte written, then all freed: each bin keeps a written page. */
+/* 256 KiB of blocks of each of 28 sizes from 16 B to 26 KiB, every byte
+ * written, then all freed: each of their bins keeps a written page. */
 static void burst_in_other_bins(void)
 {
   static char* blocks[16384];
