@@ -115,9 +115,12 @@ def main():
                       verdict(ratio, band, min(ratios), max(ratios)) +
                       ("" if len(pairs) == args.runs else
                                               f" ({args.runs - len(pairs)} pairs failed)")))
-    geo = stats.geomean(medians)
-    lines.append(("geometric mean", "", "", f"{geo:.3f}", "", "",
-                  verdict(geo, band, min(medians), max(medians)) if medians else "–"))
+    # One workload's line already says it all (its pairs may disagree,
+    # which a single median cannot show).
+    if len(medians) > 1:
+        geo = stats.geomean(medians)
+        lines.append(("geometric mean", "", "", f"{geo:.3f}", "", "",
+                      verdict(geo, band, min(medians), max(medians))))
     print()
     print(table.markdown(("workload", "A ops/s", "B ops/s", "B/A", "B/A min..max",
                           "RSS B/A", f"verdict (±{args.band:g} %)"), lines, right={1, 2, 3, 4, 5}))
