@@ -124,7 +124,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
      * search for a page, but its frees come this way when a page empties.
      * That, and a full page leaving the full queue, which the purger may be
      * reading, happen between hak_heap_pages_enter and _leave. */
-    bool asked = hak_load_relaxed(&heap->collect_asked);
+    bool asked = hak_heap_purger_asks(heap) == HAK_ASK_COLLECT;
     bool at_pages = page->in_full || asked;
     if (at_pages) hak_heap_pages_enter(heap);
     hak_free_local_block(page, block);

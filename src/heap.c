@@ -41,8 +41,7 @@ void hak_heap_init(hak_heap_t* heap) {
   hak_store_relaxed(&heap->purge_due_ms, 0);
   hak_store_relaxed(&heap->page_searches, 0);
   hak_store_relaxed(&heap->page_searches_seen, 0);
-  hak_store_relaxed(&heap->collect_asked, false);
-  hak_store_relaxed(&heap->retired_tick, false);
+  hak_store_relaxed(&heap->purger_asks, HAK_ASK_NOTHING);
   hak_store_relaxed(&heap->emptied_due_ms, 0);
   hak_heap_purge_unlock(heap);
   hak_heap_pages_leave(heap);
@@ -368,9 +367,9 @@ void hak_heap_purge_later(hak_heap_t* heap, uint64_t now) {
  * is nearly idle, and its empty pages are worth more to the system than to
  * it, so it is asked to give them back on its next slow path (the purger
  * cannot free them itself: the page each small or medium bin keeps is
- * walked by the owner's lock-free fast paths).  A busy heap is ticked
- * (page.c's retired_sweep gives back the pages of bins it no longer uses)
- * and looked at again after another delay; returns when (UINT64_MAX: no
+ * walked by the owner's lock-free fast paths).  A busy heap is asked to
+ * sweep (page.c's retired_sweep gives back the pages of bins it no longer
+ * uses) and looked at again after another delay; returns when (UINT64_MAX: no
  * need).  At one search per millisecond the soak's workers, which find
  * most blocks on the fast paths, passed for idle and gave back pages they
  * soon faulted in again (about 15 % of its memory system calls). */
@@ -383,15 +382,15 @@ static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
   hak_store_relaxed(&heap->page_searches_seen, searches);
   if (heap->segments.first == NULL) return UINT64_MAX;
   if (!idle) {
-    hak_store_relaxed(&heap->retired_tick, true);
+    hak_store_relaxed(&heap->purger_asks, HAK_ASK_SWEEP);
     return now + hak_options.page_purge_delay_ms;
   }
-  hak_store_relaxed(&heap->collect_asked, true);
+  hak_store_relaxed(&heap->purger_asks, HAK_ASK_COLLECT);
   return UINT64_MAX;
 }
 
 void hak_heap_collect_asked(hak_heap_t* heap) {
-  hak_store_relaxed(&heap->collect_asked, false);
+  hak_store_relaxed(&heap->purger_asks, HAK_ASK_NOTHING);
   hak_heap_collect(heap, false);
 }
 

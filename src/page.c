@@ -303,7 +303,8 @@ void hak_page_free(hak_heap_t* heap, hak_page_t* page) {
 }
 
 /* Small and medium bins whose only page went empty are noted, and the
- * purger's tick (heap.c) starts if it is not running; see retired_sweep.
+ * purger's looks at the heap (heap.c) start if they are not running; see
+ * retired_sweep.
  * Out of line: an alloc/free loop empties its page on every round. */
 static hak_cold void retired_note_first(hak_heap_t* heap, uint64_t bit) {
   heap->retired_recent |= bit;
@@ -360,9 +361,9 @@ bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page) {
 
 /* ---- finding a page with a free block ----------------------------------------- */
 
-/* On the first page search after each of the purger's ticks, which come
- * every page purge delay while the owner is busy: a bin whose only page
- * went empty before the tick before, and has not gone empty again since,
+/* When the purger asks for it, which it does every page purge delay while
+ * the owner is busy (a tick), on the owner's next page search: a bin whose
+ * only page went empty before the tick before, and not again since,
  * is no longer in use, and its page goes back to the segment (and so, after
  * the delay, to the system).  Without it a busy thread held the last page
  * of every bin it had ever used (up to 512 KiB each); one that is nearly
@@ -370,7 +371,7 @@ bool hak_page_adopt(hak_heap_t* heap, hak_page_t* page) {
  * a number of page searches instead, as mimalloc does, freed the pages of
  * bins that were still in use: mid_large 0.90x in bench/ab.py. */
 static void retired_sweep(hak_heap_t* heap, size_t searching) {
-  hak_store_relaxed(&heap->retired_tick, false);
+  hak_store_relaxed(&heap->purger_asks, HAK_ASK_NOTHING);
   uint64_t unused = heap->retired_before & ~heap->retired_recent;
   if (searching < 64) unused &= ~((uint64_t)1 << searching);
   heap->retired_before = heap->retired_recent;
@@ -407,9 +408,10 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
   if (++calls % 64 == 0) hak_check_heap(heap);
 #endif
   hak_heap_count_search(heap);
-  hak_heap_collect_if_asked(heap);
   size_t bin = hak_bin_of(size);
-  if (hak_unlikely(hak_load_relaxed(&heap->retired_tick))) retired_sweep(heap, bin);
+  hak_purger_ask_t ask = hak_heap_purger_asks(heap);
+  if (hak_unlikely(ask == HAK_ASK_COLLECT)) hak_heap_collect_asked(heap);
+  else if (hak_unlikely(ask == HAK_ASK_SWEEP)) retired_sweep(heap, bin);
   hak_page_queue_t* pq = &heap->pages[bin];
   hak_page_t* page = queue_find_free(heap, pq);
   if (page != NULL) return page;

@@ -21,8 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "hak_api.h"
 #include "pattern.h"
 #include "rng.h"
@@ -219,13 +219,6 @@ static void drain(worker_t* workers, int threads)
   }
 }
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static unsigned long parse_arg(int argc, char** argv, int index, unsigned long fallback)
 {
   if (argc <= index) return fallback;
@@ -248,7 +241,7 @@ int main(int argc, char** argv)
   worker_t* workers = calloc((size_t)threads, sizeof *workers);
   if (workers == NULL) return 1;
   unsigned long long verified = 0;
-  double start = now();
+  double start = seconds_now();
   for (int round = 0; round < rounds; round++) {
     for (int t = 0; t < threads; t++) {
       worker_t* w = &workers[t];
@@ -268,6 +261,6 @@ int main(int argc, char** argv)
   drain(workers, threads);
   free(workers);
   printf("test_stress: %llu operations verified (%d threads x %lu ops x %d rounds) in %.2f s\n",
-         verified, threads, ops_per_round, rounds, now() - start);
+         verified, threads, ops_per_round, rounds, seconds_now() - start);
   return 0;
 }

@@ -298,11 +298,11 @@ uint64_t hak_heap_purge_idle(void);
 static inline void hak_heap_count_search(hak_heap_t* heap) {
   hak_store_relaxed(&heap->page_searches, hak_load_relaxed(&heap->page_searches) + 1);
 }
-/* Between hak_heap_pages_enter and _leave. */
-void hak_heap_collect_asked(hak_heap_t* heap);
-static inline void hak_heap_collect_if_asked(hak_heap_t* heap) {
-  if (hak_unlikely(hak_load_relaxed(&heap->collect_asked))) hak_heap_collect_asked(heap);
+static inline hak_purger_ask_t hak_heap_purger_asks(hak_heap_t* heap) {
+  return (hak_purger_ask_t)hak_load_relaxed(&heap->purger_asks);
 }
+/* The owner answers HAK_ASK_COLLECT: between hak_heap_pages_enter and _leave. */
+void hak_heap_collect_asked(hak_heap_t* heap);
 
 /* ---- init.c ------------------------------------------------------------- */
 /* The calling thread's heap, created on first use; NULL when out of memory. */

@@ -102,6 +102,14 @@ typedef struct hak_block_s {
 /* A full page asks the next remote free to tell its heap, so the owner
  * learns it has room again without scanning.  The state lives in the low
  * two bits of page->xthread_free. */
+/* What the purger asks of a heap's owner, who does it on its next slow
+ * path (heap.c, heap_ask_if_idle). */
+typedef enum hak_purger_ask_e {
+  HAK_ASK_NOTHING = 0,
+  HAK_ASK_SWEEP = 1,   /* busy: free the pages of bins no longer used (page.c) */
+  HAK_ASK_COLLECT = 2, /* nearly idle: give back every empty page */
+} hak_purger_ask_t;
+
 typedef enum hak_delayed_e {
   HAK_DELAYED_NONE = 0,    /* not full: remote frees just push */
   HAK_DELAYED_USE = 1,     /* full: the next remote free goes to the heap */
@@ -214,12 +222,11 @@ typedef struct hak_heap_s {
    * what is purged only with this lock held. */
   _Atomic(uint64_t) purge_due_ms; /* 0: nothing to purge */
   /* Page searches by the owner, and their count when the purger last looked
-   * (or the owner set purge_due_ms); whether the purger asks the owner to
-   * give back its empty pages (see heap.c). */
+   * (or the owner set purge_due_ms); what the purger asks of the owner, a
+   * hak_purger_ask_t (see heap.c). */
   _Atomic(uint64_t) page_searches;
   _Atomic(uint64_t) page_searches_seen;
-  _Atomic(bool) collect_asked;
-  _Atomic(bool) retired_tick; /* the purger looked at the busy heap again */
+  _Atomic(uint8_t) purger_asks;
   _Atomic(bool) purge_lock;
   /* The full queue and the delayed list are the owner's, but the purger
    * frees the full pages that other threads emptied (heap.c).  Each says
