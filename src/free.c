@@ -42,10 +42,10 @@ hak_block_t* hak_free_list_corrupt(const void* block) {
   return NULL;
 }
 
-void* hak_page_pop_corrupt(hak_page_t* page) {
-  hak_free_list_corrupt(page->free);
-  hak_block_set_next(page, page->free, NULL);
-  return hak_page_pop(page);
+void* hak_page_pop_last(hak_page_t* page) {
+  hak_block_t* block = page->free;
+  if (hak_block_link(page, block) != NULL) hak_free_list_corrupt(block);
+  return hak_page_take(page, block, NULL);
 }
 #endif
 

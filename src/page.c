@@ -47,14 +47,12 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   page->bin = (uint8_t)bin;
   page->block_size = bin == HAK_BIN_HUGE ? 0 : (uint32_t)block_size;
   page->start = start;
-  /* Inverse of the odd part of block_size modulo 2^64 (Newton's method:
-   * each step doubles the number of correct low bits, starting from 3). */
   unsigned shift = (unsigned)__builtin_ctzll(block_size);
-  uint64_t odd = block_size >> shift;
-  uint64_t inv = odd;
-  for (int i = 0; i < 5; i++) inv *= 2 - odd * inv;
-  page->div_inv = inv;
+  page->div_inv = hak_odd_inverse(block_size >> shift);
   page->div_shift = (uint8_t)shift;
+#if HAKMEM_SECURE
+  page->span = (uintptr_t)page->reserved * block_size;
+#endif
   hak_store_relaxed(&page->xthread_free, 0);
   page->next = page->prev = NULL;
 }
@@ -69,7 +67,10 @@ static uint64_t heap_random(hak_heap_t* heap) {
 }
 
 static void page_set_keys(hak_heap_t* heap, hak_page_t* page) {
-  for (size_t i = 0; i < 3; i++) page->keys[i] = heap_random(heap);
+  page->link_xor = heap_random(heap);
+  page->link_mul = heap_random(heap) | 1;
+  page->link_unmul = hak_odd_inverse(page->link_mul);
+  page->free_tag = heap_random(heap);
 }
 
 /* The secure build hands out a new stretch of blocks (at most LINK_MAX) in

@@ -415,12 +415,23 @@ static inline size_t hak_align_up(size_t x, size_t alignment) {
   return (x + alignment - 1) & ~(alignment - 1);
 }
 
+/* The inverse of an odd number modulo 2^64 (Newton's method: each step
+ * doubles the number of correct low bits, starting from 3). */
+static inline uint64_t hak_odd_inverse(uint64_t odd) {
+  uint64_t inv = odd;
+  for (int i = 0; i < 5; i++) inv *= 2 - odd * inv;
+  return inv;
+}
+
 /* ---- free-list links ------------------------------------------------------
  * A link is read and written only here.  In the secure build it is stored
- * encoded with the keys of the page the block belongs to, and decoded links
- * are checked to lead to a block of that page, so that an overwritten free
- * block cannot make malloc return an arbitrary address.  With valgrind the
- * link word is opened only while it is read or written. */
+ * encoded with the keys of the page the block belongs to, and a decoded link
+ * must lead inside that page's blocks, so that an overwritten free block
+ * cannot make malloc return an address outside them.  The multiply carries
+ * any change to the stored word into every higher bit of the decoded one,
+ * so an overwrite that does not know the keys, even of one bit, lands in
+ * the page with a probability of about 2^-42 at most (docs/security.md).
+ * With valgrind the link word is opened only while it is read or written. */
 #if HAKMEM_SECURE
 static inline uintptr_t hak_rotl(uintptr_t x, unsigned r) {
   r &= 63;
@@ -431,6 +442,11 @@ static inline uintptr_t hak_rotr(uintptr_t x, unsigned r) {
   r &= 63;
   return (x >> r) | (x << ((64 - r) & 63));
 }
+
+/* Whether a decoded link leads inside the page's blocks (NULL does not). */
+static inline bool hak_link_in_page(const hak_page_t* page, const hak_block_t* next) {
+  return (uintptr_t)next - (uintptr_t)page->start < page->span;
+}
 #endif
 
 /* The raw link: the next block's address (decoded, unchecked). */
@@ -439,7 +455,8 @@ static inline hak_block_t* hak_block_link(const hak_page_t* page, const hak_bloc
   uintptr_t link = block->link;
   hak_track_close(block, sizeof(block->link));
 #if HAKMEM_SECURE
-  return (hak_block_t*)(hak_rotr(link - page->keys[1], (unsigned)page->keys[1]) ^ page->keys[0]);
+  return (hak_block_t*)((hak_rotr(link, (unsigned)page->link_xor) * page->link_unmul) ^
+                        page->link_xor);
 #else
   (void)page;
   return (hak_block_t*)link;
@@ -450,7 +467,7 @@ static inline hak_block_t* hak_block_link(const hak_page_t* page, const hak_bloc
 static inline hak_block_t* hak_block_next(const hak_page_t* page, const hak_block_t* block) {
   hak_block_t* next = hak_block_link(page, block);
 #if HAKMEM_SECURE
-  if (hak_unlikely(next != NULL && !hak_is_block_start(page, next)))
+  if (hak_unlikely(next != NULL && !hak_link_in_page(page, next)))
     return hak_free_list_corrupt(block);
 #endif
   return next;
@@ -461,8 +478,9 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
                                       const hak_block_t* next) {
   hak_track_open_write(block, sizeof(block->link));
 #if HAKMEM_SECURE
-  block->link = hak_rotl((uintptr_t)next ^ page->keys[0], (unsigned)page->keys[1]) + page->keys[1];
-  block->free_tag = page->keys[2];
+  block->link = hak_rotl(((uintptr_t)next ^ page->link_xor) * page->link_mul,
+                         (unsigned)page->link_xor);
+  block->free_tag = page->free_tag;
 #else
   (void)page;
   block->link = (uintptr_t)next;
@@ -474,7 +492,7 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
  * the secure build, any such block; otherwise only the last one freed. */
 static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_t* block) {
 #if HAKMEM_SECURE
-  return block->free_tag == page->keys[2];
+  return block->free_tag == page->free_tag;
 #else
   return block == page->free;
 #endif
@@ -496,23 +514,8 @@ static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t
 #endif
 }
 
-#if HAKMEM_SECURE
-/* hak_page_pop when the first block's link is bad: reports it, ends the
- * list at that block and pops it.  A tail call, so that the fast path
- * saves no registers for it. */
-hak_cold void* hak_page_pop_corrupt(hak_page_t* page);
-#endif
-
-/* Takes the first free block of a page that has one. */
-static inline void* hak_page_pop(hak_page_t* page) {
-  hak_block_t* block = page->free;
-  hak_block_t* next = hak_block_link(page, block);
-#if HAKMEM_SECURE
-  /* Both tests, then one branch: with && the usual case (a next block)
-   * jumped out of line and back on every malloc. */
-  if (hak_unlikely(!((next == NULL) | hak_is_block_start(page, next))))
-    return hak_page_pop_corrupt(page);
-#endif
+/* Hands out block, the first of its page's free list, whose link is next. */
+static inline void* hak_page_take(hak_page_t* page, hak_block_t* block, hak_block_t* next) {
   page->free = next;
   page->used++;
 #if HAKMEM_SECURE
@@ -521,6 +524,23 @@ static inline void* hak_page_pop(hak_page_t* page) {
   hak_hot_stat(bin_allocs[page->bin], 1);
   hak_track_malloc(block, page->block_size, false);
   return block;
+}
+
+#if HAKMEM_SECURE
+/* hak_page_pop when the first block's link leads outside the page: the end
+ * of the list, or a bad link, which is reported and ends the list there.
+ * A tail call, so that the fast path saves no registers for it. */
+hak_cold void* hak_page_pop_last(hak_page_t* page);
+#endif
+
+/* Takes the first free block of a page that has one. */
+static inline void* hak_page_pop(hak_page_t* page) {
+  hak_block_t* block = page->free;
+  hak_block_t* next = hak_block_link(page, block);
+#if HAKMEM_SECURE
+  if (hak_unlikely(!hak_link_in_page(page, next))) return hak_page_pop_last(page);
+#endif
+  return hak_page_take(page, block, next);
 }
 
 /* Gives a block back to its page's free list (owner thread). */

@@ -153,8 +153,15 @@ typedef struct hak_page_s {
   struct hak_page_s* next;
   struct hak_page_s* prev;
 #if HAKMEM_SECURE
-  /* Random per page: two to encode free-list links, one as the free tag. */
-  uintptr_t keys[3];
+  /* Random per page (page.c): a free block's link is stored as
+   * rotl((next ^ link_xor) * link_mul, link_xor) and read back with
+   * link_unmul, the inverse of link_mul; a free block carries free_tag. */
+  uintptr_t link_xor;
+  uintptr_t link_mul;   /* odd */
+  uintptr_t link_unmul; /* link_mul * link_unmul == 1 (mod 2^64) */
+  uintptr_t free_tag;
+  /* Bytes from start that the page's blocks span: where a link may lead. */
+  uintptr_t span;
 #endif
 } __attribute__((aligned(64))) hak_page_t;
 

@@ -7,6 +7,7 @@
  *                      default build un-builds a page's free tail;
  *  overwritten         a freed block's link is overwritten (a write after
  *                      free): malloc reports it instead of following it;
+ *  overwritten_bit     so it does when only the link's lowest bit changes;
  *  guard               reading up from a segment's start faults on the guard
  *                      page before the first block;
  *  guard_reused        so it does in a segment made of a freed one's cached
@@ -73,22 +74,46 @@ static void double_free_trim(void)
   free(keep);
 }
 
-static void overwritten(void)
+static char target[SIZE];
+
+/* a heads the free list, then b: change a's link as a write after free
+ * would, and malloc must hand out a, report the link and not follow it. */
+static void overwrite_link(void (*change)(char* link))
 {
   char* a = malloc(SIZE);
   char* b = malloc(SIZE);
   CHECK(a != NULL && b != NULL);
   free(b);
   free(a);
-  /* a heads the free list: point its link at an address of our choosing. */
-  char target[SIZE];
   char* volatile dangling = a;
-  memcpy(dangling, &(char*){target}, sizeof(char*));
+  change(dangling);
   char* x = malloc(SIZE); /* a itself, whose link is found corrupt */
-  char* y = malloc(SIZE);
-  CHECK(x == a && y != NULL && y != target);
+  /* The list ended at a: y is neither b nor the target (laundered, as the
+   * compiler would take any block for another object than those). */
+  char* y = launder(malloc(SIZE));
+  CHECK(x == a && y != NULL && y != launder(b) && y != launder(target));
   free(x);
   free(y);
+}
+
+static void point_at_target(char* link)
+{
+  memcpy(link, &(char*){target}, sizeof(char*));
+}
+
+static void flip_lowest_bit(char* link)
+{
+  link[0] ^= 1;
+}
+
+static void overwritten(void)
+{
+  overwrite_link(point_at_target);
+}
+
+static void overwritten_bit(void)
+{
+  overwrite_link(flip_lowest_bit);
 }
 
 static sigjmp_buf fault_jump;
@@ -174,6 +199,7 @@ int main(int argc, char** argv)
                {"double_free_remote", double_free_remote},
                {"double_free_trim", double_free_trim},
                {"overwritten", overwritten},
+               {"overwritten_bit", overwritten_bit},
                {"guard", guard},
                {"guard_reused", guard_reused},
                {"random_order", random_order}};
