@@ -133,16 +133,28 @@ uint64_t hak_os_clock_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Not mremap: it resizes only a range that is one mapping, and a huge block
+ * that has moved or taken in warm pages is several (docs/performance.md). */
 bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
   old_size = hak_os_page_round(old_size);
   new_size = hak_os_page_round(new_size);
-  hak_stat_add(mremap_calls, 1);
+  uint8_t* end = (uint8_t*)p + old_size;
+  if (new_size <= old_size) {
+    os_munmap((uint8_t*)p + new_size, old_size - new_size);
+    return true;
+  }
+  size_t more = new_size - old_size;
+  hak_stat_add(mmap_calls, 1);
   int saved = errno;
-  bool done = mremap(p, old_size, new_size, 0) != MAP_FAILED;
+  void* got = mmap(end, more, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   errno = saved;
-  if (!done) return false;
-  hak_stats_unmapped(old_size);
-  hak_stats_mapped(new_size);
+  if (got == MAP_FAILED) return false;
+  hak_stats_mapped(more);
+  if (got != end) { /* a kernel before 4.17 took the address as a hint */
+    os_munmap(got, more);
+    return false;
+  }
   return true;
 }
 

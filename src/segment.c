@@ -442,10 +442,7 @@ static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
   size_t old_size = s->segment_size;
   hak_segment_t* moved = s;
   size_t size = total > old_size ? hak_align_up(total, HAK_SEGMENT_SIZE) : total;
-  /* The part after a guard page is a mapping of its own. */
-  size_t fixed = HAKMEM_SECURE ? s->header_size : 0;
-  if (!hak_os_resize_in_place((uint8_t*)s + fixed, old_size - fixed, size - fixed)) {
-    if (total < old_size) return NULL;
+  if (!hak_os_resize_in_place(s, old_size, size)) {
     /* Where warm pages cannot be moved in, they can be copied into: realloc
      * does that (malloc takes warm cached mappings first) when this fails. */
     if (!hak_os_moves_split_ranges() && hak_cache_has_warm(total)) return NULL;

@@ -129,7 +129,9 @@ void hak_check_heap(const hak_heap_t* heap);
  * multiple of alignment; NULL on failure. */
 void* hak_os_alloc_aligned(size_t size, size_t alignment, size_t offset);
 void hak_os_free(void* p, size_t size);
-/* Grows or shrinks the mapping at p without moving it; false if it cannot. */
+/* Grows the memory at p (one mapping or several) by mapping the pages
+ * right after it, or shrinks it by unmapping its end, without moving it;
+ * false if the pages after it are taken. */
 bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size);
 /* Moves the pages of [from, from+size) to replace those at `to` (no copy). */
 bool hak_os_move(void* from, size_t size, void* to);
