@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "segment.h"
+#include "warm_cache.h"
 
 #define MiB ((size_t)1 << 20)
 #define GROWTHS 100
@@ -33,15 +34,7 @@ static int mappings_in(uintptr_t from, uintptr_t to)
 
 int main(void)
 {
-  /* Warm the cache: 64 MiB touched, then freed. */
-  enum { WARM = 4 };
-  char* warm[WARM];
-  for (int i = 0; i < WARM; i++) {
-    warm[i] = malloc(16 * MiB);
-    CHECK(warm[i] != NULL);
-    memset(warm[i], 0x5a, 16 * MiB);
-  }
-  for (int i = 0; i < WARM; i++) free(warm[i]);
+  warm_segment_cache();
 
   size_t size = 8 * MiB;
   unsigned char* p = malloc(size);

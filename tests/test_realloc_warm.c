@@ -18,6 +18,7 @@
 #include "check.h"
 #include "pattern.h"
 #include "resident.h"
+#include "warm_cache.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -31,15 +32,7 @@ static int kernel_moves_split_ranges(void)
 
 int main(void)
 {
-  /* Warm the cache: 64 MiB touched, then freed. */
-  enum { WARM = 4 };
-  char* warm[WARM];
-  for (int i = 0; i < WARM; i++) {
-    warm[i] = malloc(16 * MiB);
-    CHECK(warm[i] != NULL);
-    memset(warm[i], 0x5a, 16 * MiB);
-  }
-  for (int i = 0; i < WARM; i++) free(warm[i]);
+  warm_segment_cache();
 
   /* Grow a block by half at a time, as vectors and string builders do. */
   const uint64_t tag = 0x5eed;
