@@ -18,10 +18,11 @@ size_t hak_os_page_round(size_t size) {
 }
 
 /* At hint if that range is free, else where the kernel likes (NULL: no
- * preference). */
-static void* os_mmap(void* hint, size_t size) {
+ * preference); with flags MAP_FIXED_NOREPLACE, at hint or nowhere (a
+ * kernel before 4.17 reads it as a hint). */
+static void* os_mmap(void* hint, size_t size, int flags) {
   hak_stat_add(mmap_calls, 1);
-  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
   if (p == MAP_FAILED) return NULL;
   hak_stats_mapped(size);
   return p;
@@ -49,12 +50,12 @@ static bool is_placed(const void* p, size_t alignment, size_t offset) {
  * agrees), else with slack that is trimmed. */
 static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);
-  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(NULL, size);
+  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(NULL, size, 0);
   if (size + alignment < size) return NULL;
   uintptr_t low = hak_load_relaxed(&aligned_low);
   if (low > size + alignment + offset) {
     uintptr_t hint = ((low - size + offset) & ~(uintptr_t)(alignment - 1)) - offset;
-    uint8_t* placed = os_mmap((void*)hint, size);
+    uint8_t* placed = os_mmap((void*)hint, size, 0);
     if (placed == NULL) return NULL;
     if (is_placed(placed, alignment, offset)) {
       hak_store_relaxed(&aligned_low, (uintptr_t)placed);
@@ -62,7 +63,7 @@ static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
     }
     os_munmap(placed, size);
   }
-  uint8_t* base = os_mmap(NULL, size + alignment);
+  uint8_t* base = os_mmap(NULL, size + alignment, 0);
   if (base == NULL) return NULL;
   uintptr_t target = hak_align_up((uintptr_t)base + offset, alignment) - offset;
   uint8_t* p = (uint8_t*)target;
@@ -144,24 +145,18 @@ bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
     return true;
   }
   size_t more = new_size - old_size;
-  hak_stat_add(mmap_calls, 1);
   int saved = errno;
-  void* got = mmap(end, more, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  void* got = os_mmap(end, more, MAP_FIXED_NOREPLACE);
   errno = saved;
-  if (got == MAP_FAILED) return false;
-  hak_stats_mapped(more);
-  if (got != end) { /* a kernel before 4.17 took the address as a hint */
-    os_munmap(got, more);
-    return false;
-  }
-  return true;
+  if (got == end) return true;
+  if (got != NULL) os_munmap(got, more); /* elsewhere: an old kernel's hint */
+  return false;
 }
 
 /* Two adjacent pages of different protection are two mappings: try to move
  * both in one call, as a grown huge block made of moved pieces needs. */
 static bool probe_split_moves(void) {
-  uint8_t* p = os_mmap(NULL, 4 * HAK_OS_PAGE_SIZE);
+  uint8_t* p = os_mmap(NULL, 4 * HAK_OS_PAGE_SIZE, 0);
   if (p == NULL) return false;
   int saved = errno;
   bool split = mprotect(p + HAK_OS_PAGE_SIZE, HAK_OS_PAGE_SIZE, PROT_READ) == 0;

@@ -529,10 +529,10 @@ static inline void* hak_page_take(hak_page_t* page, hak_block_t* block, hak_bloc
 }
 
 #if HAKMEM_SECURE
-/* hak_page_pop when the first block's link leads outside the page: the end
- * of the list, or a bad link, which is reported and ends the list there.
- * A tail call, so that the fast path saves no registers for it. */
-hak_cold void* hak_page_pop_last(hak_page_t* page);
+/* hak_page_pop when the first block's link, next, leads outside the page:
+ * the end of the list, or a bad link, which is reported and ends the list
+ * there.  A tail call, so that the fast path saves no registers for it. */
+hak_cold void* hak_page_pop_last(hak_page_t* page, hak_block_t* next);
 #endif
 
 /* Takes the first free block of a page that has one. */
@@ -540,7 +540,7 @@ static inline void* hak_page_pop(hak_page_t* page) {
   hak_block_t* block = page->free;
   hak_block_t* next = hak_block_link(page, block);
 #if HAKMEM_SECURE
-  if (hak_unlikely(!hak_link_in_page(page, next))) return hak_page_pop_last(page);
+  if (hak_unlikely(!hak_link_in_page(page, next))) return hak_page_pop_last(page, next);
 #endif
   return hak_page_take(page, block, next);
 }

@@ -99,9 +99,6 @@ typedef struct hak_block_s {
 #endif
 } hak_block_t;
 
-/* A full page asks the next remote free to tell its heap, so the owner
- * learns it has room again without scanning.  The state lives in the low
- * two bits of page->xthread_free. */
 /* What the purger asks of a heap's owner, who does it on its next slow
  * path (heap.c, heap_ask_if_idle). */
 typedef enum hak_purger_ask_e {
@@ -110,6 +107,9 @@ typedef enum hak_purger_ask_e {
   HAK_ASK_COLLECT = 2, /* nearly idle: give back every empty page */
 } hak_purger_ask_t;
 
+/* A full page asks the next remote free to tell its heap, so the owner
+ * learns it has room again without scanning.  The state lives in the low
+ * two bits of page->xthread_free. */
 typedef enum hak_delayed_e {
   HAK_DELAYED_NONE = 0,    /* not full: remote frees just push */
   HAK_DELAYED_USE = 1,     /* full: the next remote free goes to the heap */
