@@ -482,7 +482,9 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
 #if HAKMEM_SECURE
   block->link = hak_rotl(((uintptr_t)next ^ page->link_xor) * page->link_mul,
                          (unsigned)page->link_xor);
-  block->free_tag = page->free_tag;
+  /* volatile only so that gcc does not pack the two stores into one SSE
+   * store, which takes four instructions where two stores take two. */
+  *(volatile uintptr_t*)&block->free_tag = page->free_tag;
 #else
   (void)page;
   block->link = (uintptr_t)next;
