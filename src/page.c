@@ -385,23 +385,46 @@ static void retired_sweep(hak_heap_t* heap, size_t searching) {
   }
 }
 
+/* Whether the page can hand out a block, once its other threads' frees are
+ * taken: one on its free list, or one not built yet. */
+static bool page_has_room(hak_page_t* page) {
+  hak_page_collect(page);
+  return page->free != NULL || page->capacity < page->reserved;
+}
+
+/* Of the first two pages of a medium or large bin with room, the fuller one
+ * is filled: the other, sent to the back, may empty and go back to its
+ * segment.  Filling the page that had waited longest, as before, kept every
+ * page of a bin part-full, so that a long-running program held as many
+ * pages per bin as it had ever needed at once: the soak's pages grew by
+ * 4 % in five minutes, and mid_large held a third more memory.  Small bins
+ * keep the old order: larson's two part-full pages a bin then took turns,
+ * each giving fewer blocks per search (0.7x). */
 static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
   hak_page_t* page = pq->first;
-  while (page != NULL) {
-    hak_page_collect(page);
-    if (page->free == NULL && page->capacity < page->reserved) page_extend(heap, page);
-    hak_check_page(page);
-    if (page->free != NULL) {
-      if (page != pq->first) {
-        hak_page_queue_remove(heap, page);
-        hak_page_queue_push(heap, page);
-      }
-      return page;
-    }
+  while (page != NULL && !page_has_room(page)) {
     hak_page_t* next = page->next;
     if (page_to_full(heap, page)) page = next;
   }
-  return NULL;
+  if (page == NULL) return NULL;
+  hak_page_t* other = page->next;
+  if (other != NULL && page->block_size > HAK_SMALL_OBJ_MAX && page_has_room(other) &&
+      other->used >= page->used) {
+    if (page->used == 0) {
+      hak_page_free(heap, page);
+    } else {
+      hak_page_queue_remove(heap, page);
+      queue_append(heap, page);
+    }
+    page = other;
+  }
+  if (page->free == NULL) page_extend(heap, page);
+  hak_check_page(page);
+  if (page != pq->first) {
+    hak_page_queue_remove(heap, page);
+    hak_page_queue_push(heap, page);
+  }
+  return page;
 }
 
 hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {

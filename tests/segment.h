@@ -9,6 +9,8 @@
 #define SEGMENT_SIZE ((size_t)4 << 20)
 /* Blocks of up to 1 KiB live on small pages of this size. */
 #define SMALL_PAGE_SIZE ((size_t)64 << 10)
+/* Blocks of up to 64 KiB live on medium pages of this size. */
+#define MEDIUM_PAGE_SIZE ((size_t)512 << 10)
 
 /* The start of the segment holding block p ("- 1" as in hakmem: a huge
  * block may start at the end of its segment's first 4 MiB). */
