@@ -397,7 +397,7 @@ static bool page_has_room(hak_page_t* page) {
  * segment.  Filling the page that had waited longest, as before, kept every
  * page of a bin part-full, so that a long-running program held as many
  * pages per bin as it had ever needed at once: the soak's pages grew by
- * 4 % in five minutes, and mid_large held a third more memory.  Small bins
+ * 4 % in five minutes, and mid_large held 1.5 times the memory.  Small bins
  * keep the old order: larson's two part-full pages a bin then took turns,
  * each giving fewer blocks per search (0.7x). */
 static hak_page_t* queue_find_free(hak_heap_t* heap, hak_page_queue_t* pq) {
