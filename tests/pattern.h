@@ -28,30 +28,41 @@ static inline unsigned char pattern_byte(uint64_t tag, size_t off)
   return ((const unsigned char*)&w)[off % 8];
 }
 
-/* p must be 8-byte aligned (every hakmem block is). */
-static inline void pattern_fill(void* p, size_t n, uint64_t tag)
+/* Bytes [from, to) of block p get their pattern.  p and from must be 8-byte
+ * aligned (every hakmem block is). */
+static inline void pattern_fill_range(void* p, size_t from, size_t to, uint64_t tag)
 {
   uint64_t* w = (uint64_t*)p;
-  size_t words = n / 8;
-  for (size_t i = 0; i < words; i++) w[i] = pattern_word(tag, i);
-  uint64_t last = pattern_word(tag, words);
-  memcpy((unsigned char*)p + words * 8, &last, n % 8);
+  size_t end = to / 8;
+  for (size_t i = from / 8; i < end; i++) w[i] = pattern_word(tag, i);
+  uint64_t last = pattern_word(tag, end);
+  memcpy((unsigned char*)p + end * 8, &last, to % 8);
 }
 
-/* Offset of the first byte of p[0..n) that differs from the pattern, or
+static inline void pattern_fill(void* p, size_t n, uint64_t tag)
+{
+  pattern_fill_range(p, 0, n, tag);
+}
+
+/* Offset of the first byte of p[from..to) that differs from the pattern, or
  * SIZE_MAX when all match.  The fast path is a branch-free scan. */
-static inline size_t pattern_mismatch(const void* p, size_t n, uint64_t tag)
+static inline size_t pattern_mismatch_range(const void* p, size_t from, size_t to, uint64_t tag)
 {
   const uint64_t* w = (const uint64_t*)p;
-  size_t words = n / 8;
+  size_t end = to / 8;
   uint64_t diff = 0;
-  for (size_t i = 0; i < words; i++) diff |= w[i] ^ pattern_word(tag, i);
+  for (size_t i = from / 8; i < end; i++) diff |= w[i] ^ pattern_word(tag, i);
   const unsigned char* b = (const unsigned char*)p;
-  for (size_t off = words * 8; off < n; off++) diff |= b[off] ^ pattern_byte(tag, off);
+  for (size_t off = end * 8; off < to; off++) diff |= b[off] ^ pattern_byte(tag, off);
   if (diff == 0) return SIZE_MAX;
-  for (size_t off = 0; off < n; off++)
+  for (size_t off = from; off < to; off++)
     if (b[off] != pattern_byte(tag, off)) return off;
   return SIZE_MAX;
+}
+
+static inline size_t pattern_mismatch(const void* p, size_t n, uint64_t tag)
+{
+  return pattern_mismatch_range(p, 0, n, tag);
 }
 
 #endif
