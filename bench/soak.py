@@ -7,8 +7,10 @@ mimalloc and glibc in turn, watching memory and throughput over time.
 For each allocator: RSS drift (median RSS of the last quarter against the
 second quarter), throughput CV (stdev / mean of the per-second ops after the
 first 10 %), memory system calls per op (hakmem's own counters, and for every
-allocator strace on one short extra run), peak and final RSS.  Writes
-bench/results/soak.{md,csv,svg}.  See bench/README.md.
+allocator strace on one short extra run), peak and final RSS.  First, the
+machine's own throughput CV: that of the `spin` workload, arithmetic alone,
+sampled in the same way.  Writes bench/results/soak.{md,csv,svg}.  See
+bench/README.md.
 """
 import argparse
 import math
@@ -25,6 +27,7 @@ RESULTS_DIR = build.BENCH_DIR / "results"
 DEFAULT_ALLOCATORS = ("hakmem", "mimalloc", "glibc")
 SEED = 42
 SLACK = 120   # seconds a run may take beyond its duration (cache fill, tear-down)
+BASELINE_SECONDS = 60
 
 
 @dataclass
@@ -74,9 +77,15 @@ def parse_args():
     p.add_argument("--strace-seconds", type=int, default=env_int("SOAK_STRACE_SECONDS", 10),
                    help="duration of the run under strace (env SOAK_STRACE_SECONDS, "
                         "default 10; 0 skips strace)")
+    p.add_argument("--baseline-seconds", type=int,
+                   default=env_int("SOAK_BASELINE_SECONDS", BASELINE_SECONDS),
+                   help="duration of the spin run that measures the machine's own noise "
+                        f"(env SOAK_BASELINE_SECONDS, default {BASELINE_SECONDS}; 0 skips it)")
     args = p.parse_args()
-    if args.seconds < 1 or args.threads < 1 or args.cache_mib < 1 or args.strace_seconds < 0:
-        p.error("seconds, threads and cache must be positive, strace seconds not negative")
+    if args.seconds < 1 or args.threads < 1 or args.cache_mib < 1:
+        p.error("seconds, threads and cache must be positive")
+    if args.strace_seconds < 0 or args.baseline_seconds < 0:
+        p.error("strace and baseline seconds must not be negative")
     return args
 
 
@@ -101,6 +110,18 @@ def soak(exe, launcher, allocator, args):
         if os.path.exists(samples_path):
             outcome.samples = timeseries.read(samples_path)
     return outcome
+
+
+def machine_cv(exe, args):
+    """The throughput CV of the spin workload (no allocator involved) over
+    the baseline seconds, or NaN (with the reason) if it did not run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        samples_path = f"{scratch}/samples.csv"
+        run = measure.run([exe, samples_path, args.baseline_seconds, args.threads],
+                          dict(os.environ), args.baseline_seconds + SLACK)
+        if not run.ok or not os.path.exists(samples_path):
+            return math.nan, run.error or "no samples"
+        return timeseries.throughput_cv(timeseries.read(samples_path)), ""
 
 
 def trace(exe, allocator, args, outcome):
@@ -192,13 +213,19 @@ def main():
     started = time.monotonic()
     print("building hakmem and the soak workload ...", flush=True)
     hakmem_lib = build.build_hakmem()
-    exes = build.build_programs(["soak"])
+    exes = build.build_programs(["soak", "spin"])
     chosen, missing = allocators.choose(args.allocators, hakmem_lib,
                                         [soak_cmd(exes["soak"], os.devnull, 0, args)])
     info = machine.describe(build.REPO_DIR, build.compiler_version())
     use_strace = args.strace_seconds > 0 and strace_count.available()
     if args.strace_seconds > 0 and not use_strace:
         print("note: strace is not installed, no cross-check", file=sys.stderr)
+
+    baseline = None
+    if args.baseline_seconds > 0:
+        print(f"machine baseline: spin, {args.baseline_seconds} s, {args.threads} threads ...",
+              flush=True)
+        baseline = machine_cv(exes["spin"], args)
 
     outcomes = []
     for a in chosen:
@@ -212,17 +239,32 @@ def main():
 
     summary = summary_table(outcomes)
     details = strace_lines(outcomes, args.strace_seconds)
+    noise = baseline_line(baseline, args)
     print()
+    if noise:
+        print(noise + "\n")
     print(summary)
     if details:
         print("\nstrace cross-check (short run less a 0-second run):")
         print("\n".join(details))
     elapsed = time.monotonic() - started
-    write_results(outcomes, summary, details, info, missing, args, elapsed)
+    write_results(outcomes, summary, details, noise, info, missing, args, elapsed)
     print(f"\nwrote {RESULTS_DIR}/soak.{{md,csv,svg}}; took {elapsed:.0f} s")
 
 
-def write_results(outcomes, summary, details, info, missing, args, elapsed):
+def baseline_line(baseline, args):
+    """The machine baseline as one line of the report ('' if not run)."""
+    if baseline is None:
+        return ""
+    cv, error = baseline
+    if not math.isfinite(cv):
+        return f"Machine baseline: spin did not run ({error})."
+    return (f"Machine baseline: `spin` ({args.threads} threads of arithmetic alone, no "
+            f"allocator, {args.baseline_seconds} s before the runs) had a throughput CV of "
+            f"{cv:.1f} %, a floor for the CVs below.")
+
+
+def write_results(outcomes, summary, details, noise, info, missing, args, elapsed):
     RESULTS_DIR.mkdir(exist_ok=True)
     mode = args.mode or os.environ.get("HAKMEM_MODE") or "balanced (its default)"
     lines = ["# hakmem soak test", ""]
@@ -237,7 +279,10 @@ def write_results(outcomes, summary, details, info, missing, args, elapsed):
               "quarter against that of the second quarter; peak RSS is the process's maximum "
               "resident set (wait4), final RSS the last per-second sample.  Memory syscalls per "
               "op: hakmem counts its own mmap, munmap, mremap and madvise calls while the "
-              "workers run.", "", summary, ""]
+              "workers run.", ""]
+    if noise:
+        lines += [noise, ""]
+    lines += [summary, ""]
     if details:
         lines += ["## strace cross-check", "",
                   "strace counts every memory call (brk and mprotect too) in a "

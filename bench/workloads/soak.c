@@ -34,7 +34,7 @@
 #include "handoff_queue.h"
 #include "result.h"
 #include "rng.h"
-#include "rss.h"
+#include "sampler.h"
 #include "sink.h"
 #include "timing.h"
 
@@ -170,35 +170,6 @@ static void* worker_run(void* arg) {
   return NULL;
 }
 
-typedef struct sampler_s {
-  pthread_t thread;
-  FILE* out;
-  worker_t* workers;
-  size_t nworkers;
-  unsigned seconds;
-  struct timespec start;
-} sampler_t;
-
-/* Wakes on whole seconds after the start (absolute deadlines, so the
- * samples do not drift by the time each one takes), then stops the run. */
-static void* sampler_run(void* arg) {
-  sampler_t* s = arg;
-  struct timespec tick = s->start;
-  uint64_t before = 0;
-  for (unsigned t = 1; t <= s->seconds; t++) {
-    tick.tv_sec++;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, NULL) == EINTR) continue;
-    uint64_t total = 0;
-    for (size_t i = 0; i < s->nworkers; i++)
-      total += atomic_load_explicit(&s->workers[i].published_ops, memory_order_relaxed);
-    fprintf(s->out, "%u,%llu,%ld\n", t, (unsigned long long)(total - before), rss_kb());
-    fflush(s->out); /* a run that dies still leaves its samples */
-    before = total;
-  }
-  atomic_store(&stop, true);
-  return NULL;
-}
-
 /* Entries per worker for cache_bytes in all: the mean of a log-uniform
  * draw is 1.5 x (max - min) / octaves. */
 static size_t entries_per_worker(uint64_t cache_bytes, size_t nworkers) {
@@ -242,7 +213,12 @@ int main(int argc, char** argv) {
   pthread_barrier_wait(&start_line); /* every cache is full */
   hak_syscalls_t calls_before, calls_after;
   bool counted = hak_syscalls_read(&calls_before);
-  sampler_t sampler = {.out = out, .workers = workers, .nworkers = nworkers, .seconds = seconds};
+  sampler_t sampler = {.out = out,
+                       .seconds = seconds,
+                       .first = &workers[0].published_ops,
+                       .stride = sizeof(worker_t),
+                       .count = nworkers,
+                       .stop = &stop};
   clock_gettime(CLOCK_MONOTONIC, &sampler.start);
   double begin = now_seconds();
   pthread_barrier_wait(&start_line);
