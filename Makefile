@@ -19,7 +19,8 @@ bench:
 	python3 bench/run.py
 
 # The long run of bench/README.md; SOAK_SECONDS (default 600, 3600 for a
-# release), SOAK_THREADS and SOAK_MODE pass through the environment.
+# release), SOAK_THREADS, SOAK_MODE and SOAK_BASELINE_SECONDS pass through
+# the environment.
 soak:
 	python3 bench/soak.py
 
