@@ -113,7 +113,8 @@ static int is_power_of_two(size_t x)
  * carries it in its first and last PAGE bytes and in the first SAMPLE bytes
  * of each PAGE between: still in every 4 KiB page, so a block that overlaps
  * another by any byte still meets its pattern, and a page lost or misplaced
- * by a move still shows, at a tenth of the time of filling 8 MiB whole. */
+ * by a move still shows.  Filled whole, big blocks held the fuzzer to a
+ * third of its speed (438 executions per second against 1,235). */
 #define DENSE (64 * KIB)
 #define PAGE 4096
 #define SAMPLE 64
