@@ -99,29 +99,36 @@ def allocator_env(allocator, mode):
     return allocator.env()
 
 
+def sampled_run(command, env, timeout, launcher=None):
+    """Runs a workload that writes per-second samples to the CSV path given
+    to command(path); returns its Run and its samples ([] if none)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        samples_path = f"{scratch}/samples.csv"
+        run = measure.run(command(samples_path), env, timeout, launcher=launcher)
+        samples = timeseries.read(samples_path) if os.path.exists(samples_path) else []
+    return run, samples
+
+
 def soak(exe, launcher, allocator, args):
     """The long run: its RESULT and peak RSS, and its per-second samples."""
     outcome = Outcome(allocator.name)
-    with tempfile.TemporaryDirectory() as scratch:
-        samples_path = f"{scratch}/samples.csv"
-        outcome.run = measure.run(soak_cmd(exe, samples_path, args.seconds, args),
-                                  allocator_env(allocator, args.mode), args.seconds + SLACK,
-                                  launcher=launcher)
-        if os.path.exists(samples_path):
-            outcome.samples = timeseries.read(samples_path)
+    outcome.run, outcome.samples = sampled_run(
+        lambda path: soak_cmd(exe, path, args.seconds, args),
+        allocator_env(allocator, args.mode), args.seconds + SLACK, launcher)
     return outcome
 
 
-def machine_cv(exe, args):
-    """The throughput CV of the spin workload (no allocator involved) over
-    the baseline seconds, or NaN (with the reason) if it did not run."""
-    with tempfile.TemporaryDirectory() as scratch:
-        samples_path = f"{scratch}/samples.csv"
-        run = measure.run([exe, samples_path, args.baseline_seconds, args.threads],
-                          dict(os.environ), args.baseline_seconds + SLACK)
-        if not run.ok or not os.path.exists(samples_path):
-            return math.nan, run.error or "no samples"
-        return timeseries.throughput_cv(timeseries.read(samples_path)), ""
+def machine_baseline(exe, args):
+    """The report's line on the machine's own noise: the throughput CV of
+    the spin workload (no allocator involved) over the baseline seconds."""
+    run, samples = sampled_run(lambda path: [exe, path, args.baseline_seconds, args.threads],
+                               dict(os.environ), args.baseline_seconds + SLACK)
+    cv = timeseries.throughput_cv(samples) if run.ok else math.nan
+    if not math.isfinite(cv):
+        return f"Machine baseline: spin did not run ({run.error or 'no samples'})."
+    return (f"Machine baseline: `spin` ({args.threads} threads of arithmetic alone, no "
+            f"allocator, {args.baseline_seconds} s before the runs) had a throughput CV of "
+            f"{cv:.1f} %, a floor for the CVs below.")
 
 
 def trace(exe, allocator, args, outcome):
@@ -221,11 +228,11 @@ def main():
     if args.strace_seconds > 0 and not use_strace:
         print("note: strace is not installed, no cross-check", file=sys.stderr)
 
-    baseline = None
+    noise = ""
     if args.baseline_seconds > 0:
         print(f"machine baseline: spin, {args.baseline_seconds} s, {args.threads} threads ...",
               flush=True)
-        baseline = machine_cv(exes["spin"], args)
+        noise = machine_baseline(exes["spin"], args)
 
     outcomes = []
     for a in chosen:
@@ -239,7 +246,6 @@ def main():
 
     summary = summary_table(outcomes)
     details = strace_lines(outcomes, args.strace_seconds)
-    noise = baseline_line(baseline, args)
     print()
     if noise:
         print(noise + "\n")
@@ -250,18 +256,6 @@ def main():
     elapsed = time.monotonic() - started
     write_results(outcomes, summary, details, noise, info, missing, args, elapsed)
     print(f"\nwrote {RESULTS_DIR}/soak.{{md,csv,svg}}; took {elapsed:.0f} s")
-
-
-def baseline_line(baseline, args):
-    """The machine baseline as one line of the report ('' if not run)."""
-    if baseline is None:
-        return ""
-    cv, error = baseline
-    if not math.isfinite(cv):
-        return f"Machine baseline: spin did not run ({error})."
-    return (f"Machine baseline: `spin` ({args.threads} threads of arithmetic alone, no "
-            f"allocator, {args.baseline_seconds} s before the runs) had a throughput CV of "
-            f"{cv:.1f} %, a floor for the CVs below.")
 
 
 def write_results(outcomes, summary, details, noise, info, missing, args, elapsed):

@@ -225,7 +225,7 @@ static void resize(slot_t* s, size_t count, size_t elem)
     CHECK(size == 0, "realloc failed");
     return;
   }
-  if (old.p != NULL) verify(&old, q, old.size < size ? old.size : size);
+  if (old.p != NULL) verify(&old, q, min_size(old.size, size));
   fill(s, q, size);
 }
 
