@@ -327,7 +327,10 @@ static void retired_note(hak_heap_t* heap, size_t bin) {
  * rebuilding them each time a bin empties costs too much (mid_large 0.76x
  * in bench/ab.py when medium pages were let go too). */
 static void page_keep(hak_heap_t* heap, hak_page_t* page) {
-  if (hak_ptr_segment(page)->kind != HAK_PAGE_LARGE) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  if (s->kind != HAK_PAGE_LARGE) {
+    if (s->kind == HAK_PAGE_MEDIUM)
+      s->page_emptied_at[page - s->pages] = hak_load_relaxed(&heap->page_searches);
     retired_note(heap, page->bin);
     return;
   }
@@ -383,6 +386,32 @@ static void retired_sweep(hak_heap_t* heap, size_t searching) {
     hak_page_t* page = heap->pages[__builtin_ctzll(unused)].first;
     if (page != NULL && page->used == 0) hak_page_free(heap, page);
   }
+}
+
+/* A medium bin that needs a new page takes the empty page another medium
+ * bin keeps, if that one went empty at least RETIRED_TAKE_AGE page searches
+ * ago: its memory is resident, where a page from the segment may not be
+ * yet.  Strings that grow together pass through the 1-8 KiB classes one
+ * after another, each leaving a page of up to 512 KiB behind until the
+ * next sweep (realloc_small: peak RSS 11.2 -> 9.4 MiB, docs/memory.md).
+ * The age spares a bin that empties and fills again in a loop. */
+#define RETIRED_TAKE_AGE 16
+
+static hak_page_t* retired_take(hak_heap_t* heap, size_t bin) {
+  uint64_t medium = (~(uint64_t)0 << (hak_bin_of(HAK_SMALL_OBJ_MAX) + 1)) &
+                    (~(uint64_t)0 >> (63 - hak_bin_of(HAK_MEDIUM_OBJ_MAX)));
+  uint64_t now = hak_load_relaxed(&heap->page_searches);
+  uint64_t bins = (heap->retired_recent | heap->retired_before) & medium & ~((uint64_t)1 << bin);
+  for (; bins != 0; bins &= bins - 1) {
+    hak_page_t* page = heap->pages[__builtin_ctzll(bins)].first;
+    if (page == NULL || page->next != NULL || page->used != 0) continue;
+    hak_segment_t* s = hak_ptr_segment(page);
+    if (now - s->page_emptied_at[page - s->pages] < RETIRED_TAKE_AGE) continue;
+    hak_page_queue_remove(heap, page);
+    hak_segment_page_rebin(page, bin);
+    return page;
+  }
+  return NULL;
 }
 
 /* Whether the page can hand out a block, once its other threads' frees are
@@ -445,7 +474,9 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size) {
     page = queue_find_free(heap, pq);
     if (page != NULL) return page;
   }
-  page = hak_segment_page_alloc(heap, kind_of(bin), bin);
+  hak_page_kind_t kind = kind_of(bin);
+  page = kind == HAK_PAGE_MEDIUM ? retired_take(heap, bin) : NULL;
+  if (page == NULL) page = hak_segment_page_alloc(heap, kind, bin);
   if (page == NULL) return NULL;
 #if HAKMEM_SECURE
   page_set_keys(heap, page);

@@ -248,6 +248,15 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   return page;
 }
 
+void hak_segment_page_rebin(hak_page_t* page, size_t bin) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  size_t area;
+  uint8_t* start = page_area(s, (size_t)(page - s->pages), &area);
+  hak_page_init(page, start, area, hak_bin_block_size(bin), bin);
+  hak_hot_stat(pages_retired, 1);
+  hak_hot_stat(pages_made, 1);
+}
+
 bool hak_segment_page_free(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);

@@ -35,19 +35,22 @@ static void stay_busy(double seconds)
 }
 
 /* 256 KiB of blocks of each of 28 sizes from 16 B to 26 KiB, every byte
- * written, then all freed: each of their bins keeps a written page. */
+ * written, then all freed: each of their bins keeps a written page.  All
+ * are made before any is freed, as a medium bin that needs a page takes
+ * the one another bin kept (page.c, retired_take). */
 static void burst_in_other_bins(void)
 {
-  static char* blocks[16384];
+  static char* blocks[65536];
+  size_t count = 0;
   for (size_t size = 16; size <= 32 * KiB; size = size * 5 / 4 + 16) {
-    size_t count = 256 * KiB / size;
-    for (size_t i = 0; i < count; i++) {
-      blocks[i] = malloc(size);
-      CHECK(blocks[i] != NULL);
-      memset(blocks[i], 0x5a, size);
+    for (size_t bytes = 0; bytes < 256 * KiB; bytes += size) {
+      CHECK(count < sizeof(blocks) / sizeof(blocks[0]));
+      blocks[count] = malloc(size);
+      CHECK(blocks[count] != NULL);
+      memset(blocks[count++], 0x5a, size);
     }
-    for (size_t i = 0; i < count; i++) free(blocks[i]);
   }
+  for (size_t i = 0; i < count; i++) free(blocks[i]);
 }
 
 int main(void)

@@ -203,6 +203,9 @@ extern _Atomic(uint8_t) hak_segment_map[HAK_SEGMENT_MAP_SIZE];
 hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t bin);
 /* Returns true when the page's segment was freed with it. */
 bool hak_segment_page_free(hak_page_t* page);
+/* An empty page in use, out of its queue, starts again for another bin of
+ * its kind. */
+void hak_segment_page_rebin(hak_page_t* page, size_t bin);
 /* A single-block segment for a huge or over-aligned request. */
 hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero);
 bool hak_segment_huge_claim(hak_segment_t* segment);

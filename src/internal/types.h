@@ -188,6 +188,9 @@ typedef struct hak_segment_s {
   uint64_t purged_pages; /* bit i: free or kept page i's memory given back */
   /* When free or kept page i was freed or kept (hak_os_clock_ms). */
   uint64_t page_idle_since_ms[HAK_MAX_PAGES_PER_SEGMENT];
+  /* Owner only, medium segments: the heap's page searches when in-use
+   * page i last went empty (page.c, retired_take). */
+  uint64_t page_emptied_at[HAK_SEGMENT_SIZE >> HAK_MEDIUM_PAGE_SHIFT];
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
   uint16_t kept_capacity;
