@@ -25,4 +25,10 @@ static inline uintptr_t small_page_of(const void* p)
   return (uintptr_t)p & ~(uintptr_t)(SMALL_PAGE_SIZE - 1);
 }
 
+/* The start of the medium page holding block p. */
+static inline uintptr_t medium_page_of(const void* p)
+{
+  return (uintptr_t)p & ~(uintptr_t)(MEDIUM_PAGE_SIZE - 1);
+}
+
 #endif

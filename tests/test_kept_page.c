@@ -8,7 +8,11 @@
  * may be resident afterwards that was not before; the secure build must not
  * hand out one of those never-built blocks in its random order either.
  * Bigger blocks' pages are not kept: their segment goes back to the cache,
- * where the next large block of any size finds it. */
+ * where the next large block of any size finds it.
+ *
+ * A medium bin's kept page stays as it is, and another medium bin that
+ * needs a new page takes it once it has been empty for a while (16 of the
+ * thread's page searches), not while its bin may still be in use. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,39 @@
 #include "segment.h"
 
 #define KiB ((size_t)1 << 10)
+
+static void medium_page_passed_on(void)
+{
+  char* first = malloc(2000);
+  CHECK(first != NULL);
+  uintptr_t page = medium_page_of(first);
+  free(first); /* its bin keeps the page, empty */
+
+  char* at_once = malloc(3000);
+  CHECK(at_once != NULL);
+  CHECKF(medium_page_of(at_once) != page,
+         "a bin took the page another bin had kept for no time at all (%p, then %p)",
+         (void*)first, (void*)at_once);
+
+  /* Page searches elsewhere: each four small blocks of 1000 bytes build
+   * the next 4 KiB of their page, after a search. */
+  static char* small[256];
+  for (size_t i = 0; i < 256; i++) {
+    small[i] = malloc(1000);
+    CHECK(small[i] != NULL);
+  }
+  char* later = malloc(5000);
+  CHECK(later != NULL);
+  printf("medium page: a 2000-byte block's %p, a 3000-byte block's at once %p, "
+         "a 5000-byte block's after 256 small ones %p\n",
+         (void*)page, (void*)medium_page_of(at_once), (void*)medium_page_of(later));
+  CHECKF(medium_page_of(later) == page,
+         "the page a bin kept empty (%p) was not passed on to a bin that needed one (%p)",
+         (void*)page, (void*)later);
+  for (size_t i = 0; i < 256; i++) free(small[i]);
+  free(at_once);
+  free(later);
+}
 
 static void kept_page_taken_back(void)
 {
@@ -63,6 +100,7 @@ static void big_block_page_shared(void)
 
 int main(void)
 {
+  medium_page_passed_on();
   kept_page_taken_back();
   big_block_page_shared();
   check_report("test_kept_page");
