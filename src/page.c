@@ -393,7 +393,7 @@ static void retired_sweep(hak_heap_t* heap, size_t searching) {
  * ago: its memory is resident, where a page from the segment may not be
  * yet.  Strings that grow together pass through the 1-8 KiB classes one
  * after another, each leaving a page of up to 512 KiB behind until the
- * next sweep (realloc_small: peak RSS 11.2 -> 9.5 MiB, docs/performance.md).
+ * next sweep (realloc_small: peak RSS 10.9 -> 9.3 MiB, docs/performance.md).
  * The age spares a bin that empties and fills again in a loop. */
 #define RETIRED_TAKE_AGE 16
 
