@@ -398,13 +398,13 @@ static void retired_sweep(hak_heap_t* heap, size_t searching) {
 #define RETIRED_TAKE_AGE 16
 
 static hak_page_t* retired_take(hak_heap_t* heap, size_t bin) {
-  uint64_t medium = (~(uint64_t)0 << (hak_bin_of(HAK_SMALL_OBJ_MAX) + 1)) &
-                    (~(uint64_t)0 >> (63 - hak_bin_of(HAK_MEDIUM_OBJ_MAX)));
   uint64_t now = hak_load_relaxed(&heap->page_searches);
-  uint64_t bins = (heap->retired_recent | heap->retired_before) & medium & ~((uint64_t)1 << bin);
+  uint64_t bins = (heap->retired_recent | heap->retired_before) & ~((uint64_t)1 << bin);
   for (; bins != 0; bins &= bins - 1) {
-    hak_page_t* page = heap->pages[__builtin_ctzll(bins)].first;
-    if (page == NULL || page->next != NULL || page->used != 0) continue;
+    size_t other = (size_t)__builtin_ctzll(bins);
+    hak_page_t* page = heap->pages[other].first;
+    if (kind_of(other) != HAK_PAGE_MEDIUM || page == NULL || page->next != NULL || page->used != 0)
+      continue;
     hak_segment_t* s = hak_ptr_segment(page);
     if (now - s->page_emptied_at[page - s->pages] < RETIRED_TAKE_AGE) continue;
     hak_page_queue_remove(heap, page);
