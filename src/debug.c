@@ -36,15 +36,16 @@ void hak_check_page(const hak_page_t* page) {
   hak_assert(page->bin >= HAK_BIN_MIN && page->bin <= HAK_BIN_LARGE_MAX);
   hak_assert(page->block_size == hak_bin_block_size(page->bin));
   /* Every free block is a block of the page's built part, each once: the
-   * count stops a cycle, and with `used` it must cover the built blocks
-   * (blocks other threads freed count as used until collected). */
+   * count stops a cycle, and with `used` and the open window's blocks not
+   * built yet it must cover the capacity (blocks other threads freed count
+   * as used until collected). */
   size_t free_count = 0;
   for (const hak_block_t* b = page->free; b != NULL; b = hak_block_link(page, b)) {
     hak_assert(hak_is_block_start(page, b));
     hak_assert((size_t)((const uint8_t*)b - page->start) / page->block_size < page->capacity);
     hak_assert(++free_count <= page->capacity);
   }
-  hak_assert(free_count + page->used == page->capacity);
+  hak_assert(free_count + page->used + hak_page_window_left(page) == page->capacity);
   hak_assert(!page->in_full || page->free == NULL);
 }
 

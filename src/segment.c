@@ -292,6 +292,10 @@ void hak_segment_page_keep(hak_page_t* page) {
   s->kept_capacity = page->capacity;
   page->free = NULL;
   page->capacity = 0;
+#if HAKMEM_SECURE
+  s->kept_window = page->window;
+  page->window = (hak_window_t){0};
+#endif
   page_idle_unlock(heap, s, (size_t)(page - s->pages));
 }
 
@@ -303,6 +307,9 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
   if (warm) {
     page->free = s->kept_free;
     page->capacity = s->kept_capacity;
+#if HAKMEM_SECURE
+    page->window = s->kept_window;
+#endif
   }
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);

@@ -495,6 +495,17 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
   hak_track_close(block, sizeof(block->link));
 }
 
+/* Blocks of the page's open window not built yet: they count in its
+ * capacity, but are neither free nor in use. */
+static inline size_t hak_page_window_left(const hak_page_t* page) {
+#if HAKMEM_SECURE
+  return page->window.left;
+#else
+  (void)page;
+  return 0;
+#endif
+}
+
 /* A test every free can afford that is true of a block already free: in
  * the secure build, any such block; otherwise only the last one freed. */
 static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_t* block) {

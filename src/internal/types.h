@@ -130,13 +130,25 @@ typedef enum hak_page_use_e {
   HAK_PAGE_KEPT = 2,
 } hak_page_use_t;
 
+#if HAKMEM_SECURE
+/* The secure build hands out blocks of an OS page or more in an order
+ * drawn for eight at a time, a window, and builds each only when it is
+ * needed (page.c, window_build). */
+#define HAK_WINDOW_BLOCKS 8
+typedef struct hak_window_s {
+  uint32_t order; /* offsets from base of the blocks left, 4 bits each, next lowest */
+  uint16_t base;  /* the window's first block */
+  uint8_t left;   /* its blocks not built yet */
+} hak_window_t;
+#endif
+
 /* One cache line (two in the secure build): everything the fast paths
  * touch is here. */
 typedef struct hak_page_s {
   /* Owner thread only. */
   hak_block_t* free;     /* malloc pops, the owner's frees push */
   uint32_t used;         /* blocks handed out and not yet collected back */
-  uint16_t capacity;     /* blocks whose free list has been built */
+  uint16_t capacity;     /* blocks built, and those of the secure build's open window */
   uint16_t reserved;     /* blocks that fit in the page */
   uint8_t in_use;        /* taken from the segment: a hak_page_use_t */
   uint8_t in_full;       /* in the heap's full queue */
@@ -162,6 +174,7 @@ typedef struct hak_page_s {
   uintptr_t free_tag;
   /* Bytes from start that the page's blocks span: where a link may lead. */
   uintptr_t span;
+  hak_window_t window; /* its blocks count in capacity */
 #endif
 } __attribute__((aligned(64))) hak_page_t;
 
@@ -194,6 +207,9 @@ typedef struct hak_segment_s {
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
   uint16_t kept_capacity;
+#if HAKMEM_SECURE
+  hak_window_t kept_window;
+#endif
   hak_page_t pages[];
 } hak_segment_t;
 

@@ -12,7 +12,8 @@
  *                      page before the first block;
  *  guard_reused        so it does in a segment made of a freed one's cached
  *                      mapping, where the guard page was left in place;
- *  random_order        blocks of a fresh page come in no predictable order. */
+ *  random_order        blocks of a fresh page come in no predictable order;
+ *  random_order_big    so do blocks of 4 KiB and more, built one at a time. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -174,19 +175,32 @@ static void guard_reused(void)
 }
 
 /* In address order, as the default build hands out a fresh page, nearly
- * every block lies above the one before; in random order about half do. */
-static void random_order(void)
+ * every block lies above the one before; in random order about half do
+ * (blocks of 4 KiB and more: a little more, as their order is drawn for
+ * eight at a time). */
+static void check_random_order(size_t size)
 {
   enum { COUNT = 256 };
   static char* blocks[COUNT];
   int ascents = 0;
   for (int i = 0; i < COUNT; i++) {
-    blocks[i] = malloc(SIZE);
+    blocks[i] = malloc(size);
     CHECK(blocks[i] != NULL);
     if (i > 0 && blocks[i] > blocks[i - 1]) ascents++;
   }
-  CHECKF(ascents < COUNT * 3 / 4, "%d of %d blocks lie above the one before", ascents, COUNT - 1);
+  CHECKF(ascents < COUNT * 3 / 4, "%d of %d blocks of %zu bytes lie above the one before",
+         ascents, COUNT - 1, size);
   for (int i = 0; i < COUNT; i++) free(blocks[i]);
+}
+
+static void random_order(void)
+{
+  check_random_order(SIZE);
+}
+
+static void random_order_big(void)
+{
+  check_random_order(16 << 10);
 }
 
 int main(int argc, char** argv)
@@ -202,7 +216,8 @@ int main(int argc, char** argv)
                {"overwritten_bit", overwritten_bit},
                {"guard", guard},
                {"guard_reused", guard_reused},
-               {"random_order", random_order}};
+               {"random_order", random_order},
+               {"random_order_big", random_order_big}};
   size_t i = 0;
   while (i < sizeof cases / sizeof cases[0] && strcmp(cases[i].name, argv[1]) != 0) i++;
   CHECKF(i < sizeof cases / sizeof cases[0], "unknown case %s", argv[1]);
