@@ -8,8 +8,8 @@ For each allocator: RSS drift (median RSS of the last quarter against the
 second quarter), throughput CV (stdev / mean of the per-second ops after the
 first 10 %), memory system calls per op (hakmem's own counters, and for every
 allocator strace on one short extra run), peak and final RSS.  First, the
-machine's own throughput CV: that of the `spin` workload, arithmetic alone,
-sampled in the same way.  Writes bench/results/soak.{md,csv,svg}.  See
+machine's own throughput CV: that of the `spin` workload, sampled in the
+same way, with arithmetic alone and over an array the size of the cache.  Writes bench/results/soak.{md,csv,svg}.  See
 bench/README.md.
 """
 import argparse
@@ -118,17 +118,29 @@ def soak(exe, launcher, allocator, args):
     return outcome
 
 
-def machine_baseline(exe, args):
-    """The report's line on the machine's own noise: the throughput CV of
-    the spin workload (no allocator involved) over the baseline seconds."""
-    run, samples = sampled_run(lambda path: [exe, path, args.baseline_seconds, args.threads],
-                               dict(os.environ), args.baseline_seconds + SLACK)
+def spin_cv(exe, args, memory_mib):
+    """The throughput CV of the spin workload (no allocator involved) over
+    the baseline seconds, or the reason it has none."""
+    run, samples = sampled_run(
+        lambda path: [exe, path, args.baseline_seconds, args.threads, memory_mib],
+        dict(os.environ), args.baseline_seconds + SLACK)
     cv = timeseries.throughput_cv(samples) if run.ok else math.nan
     if not math.isfinite(cv):
-        return f"Machine baseline: spin did not run ({run.error or 'no samples'})."
-    return (f"Machine baseline: `spin` ({args.threads} threads of arithmetic alone, no "
-            f"allocator, {args.baseline_seconds} s before the runs) had a throughput CV of "
-            f"{cv:.1f} %, a floor for the CVs below.")
+        return f"did not run ({run.error or 'no samples'})"
+    return f"{cv:.1f} %"
+
+
+def machine_baseline(exe, args):
+    """The report's line on the machine's own noise: spin's throughput CV
+    with arithmetic alone, then reading and writing an array the size of
+    the soak's cache, each for the baseline seconds."""
+    arithmetic = spin_cv(exe, args, 0)
+    memory = spin_cv(exe, args, args.cache_mib)
+    return (f"Machine baseline: `spin` ({args.threads} threads, no allocator, "
+            f"{args.baseline_seconds} s each before the runs) had a throughput CV of "
+            f"{arithmetic} with arithmetic alone and {memory} reading and writing random words "
+            f"of a {args.cache_mib} MiB array, as the soak reads its cache: floors for the CVs "
+            f"below, the second for a program bound by memory.")
 
 
 def trace(exe, allocator, args, outcome):
@@ -230,8 +242,8 @@ def main():
 
     noise = ""
     if args.baseline_seconds > 0:
-        print(f"machine baseline: spin, {args.baseline_seconds} s, {args.threads} threads ...",
-              flush=True)
+        print(f"machine baseline: spin, twice {args.baseline_seconds} s, {args.threads} "
+              "threads ...", flush=True)
         noise = machine_baseline(exes["spin"], args)
 
     outcomes = []
