@@ -124,7 +124,8 @@ static void window_open(hak_heap_t* heap, hak_page_t* page) {
 static void window_build(hak_heap_t* heap, hak_page_t* page) {
   hak_window_t* w = &page->window;
   if (w->left == 0) window_open(heap, page);
-  hak_block_t* block = (hak_block_t*)(page->start + (size_t)(w->base + (w->order & 15)) * page->block_size);
+  size_t index = w->base + (w->order & 15);
+  hak_block_t* block = (hak_block_t*)(page->start + index * page->block_size);
   w->order >>= 4;
   w->left--;
   hak_block_set_next(page, block, page->free);
