@@ -9,8 +9,8 @@ second quarter), throughput CV (stdev / mean of the per-second ops after the
 first 10 %), memory system calls per op (hakmem's own counters, and for every
 allocator strace on one short extra run), peak and final RSS.  First, the
 machine's own throughput CV: that of the `spin` workload, sampled in the
-same way, with arithmetic alone and over an array the size of the cache.  Writes bench/results/soak.{md,csv,svg}.  See
-bench/README.md.
+same way, with arithmetic alone and over an array the size of the cache.
+Writes bench/results/soak.{md,csv,svg}.  See bench/README.md.
 """
 import argparse
 import math
