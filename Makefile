@@ -25,15 +25,17 @@ soak:
 	python3 bench/soak.py
 
 # libFuzzer run of tests/fuzz/fuzz_api.c for FUZZ_SECONDS (default 60), built
-# with clang in its own tree.  New inputs collect in $(FUZZ_BUILD)/corpus
-# (the seeds in tests/fuzz/corpus are only read); a crash is saved in
-# $(FUZZ_BUILD) and fails the target.
-FUZZ_BUILD   ?= $(BUILD)/fuzz
+# with clang in its own tree; FUZZ_SECURE=1 fuzzes the secure build.  New
+# inputs collect in $(FUZZ_BUILD)/corpus (the seeds in tests/fuzz/corpus are
+# only read); a crash is saved in $(FUZZ_BUILD) and fails the target.
+FUZZ_SECURE  ?= 0
+FUZZ_BUILD   ?= $(BUILD)/fuzz$(if $(filter 1,$(FUZZ_SECURE)),-secure)
 FUZZ_SECONDS ?= 60
 
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	      -DHAKMEM_SECURE=$(if $(filter 1,$(FUZZ_SECURE)),ON,OFF)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_api
 	mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_BUILD)/tests/fuzz_api -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
