@@ -196,11 +196,20 @@ static void segment_destroy(hak_segment_t* s) {
   hak_cache_put(s, s->segment_size, guard);
 }
 
+static void other_kind_purge(hak_heap_t* heap, hak_page_kind_t kind);
+
 static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
   uint32_t count = (uint32_t)(HAK_SEGMENT_SIZE >> page_shift_of(kind));
   bool stale;
   hak_segment_t* s = segment_create(kind, HAK_SEGMENT_SIZE, HAK_SEGMENT_SIZE, 0, count, &stale);
   if (s == NULL) return NULL;
+  /* Its pages will be memory not touched yet (or not since the cache got
+   * it), which the free pages of the heap's other kind could not serve:
+   * those go back now, not after their purge delay, so that the resident
+   * set grows by less (realloc_small: the pages of strings grown out of
+   * the small classes stayed idle while medium pages took new memory,
+   * docs/memory.md). */
+  if (kind != HAK_PAGE_LARGE) other_kind_purge(heap, kind);
   /* A cached mapping less than a segment longer than this one comes whole
    * (hak_cache_take splits at segment boundaries only), and no page of the
    * segment will ever use its end: kept warm, that would stay resident as
@@ -355,6 +364,14 @@ static size_t segment_purge(hak_segment_t* s, uint64_t before) {
     i = end;
   }
   return purged;
+}
+
+/* With the heap's purge lock held: every free page of the heap's medium
+ * segments when kind is small, of its small ones when kind is medium. */
+static void other_kind_purge(hak_heap_t* heap, hak_page_kind_t kind) {
+  hak_page_kind_t other = kind == HAK_PAGE_SMALL ? HAK_PAGE_MEDIUM : HAK_PAGE_SMALL;
+  for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next)
+    if (s->kind == other) segment_purge(s, UINT64_MAX);
 }
 
 size_t hak_segment_purge_free_pages(hak_segment_t* s) {
