@@ -203,12 +203,11 @@ static hak_segment_t* segment_alloc(hak_heap_t* heap, hak_page_kind_t kind) {
   bool stale;
   hak_segment_t* s = segment_create(kind, HAK_SEGMENT_SIZE, HAK_SEGMENT_SIZE, 0, count, &stale);
   if (s == NULL) return NULL;
-  /* Its pages will be memory not touched yet (or not since the cache got
-   * it), which the free pages of the heap's other kind could not serve:
-   * those go back now, not after their purge delay, so that the resident
-   * set grows by less (realloc_small: the pages of strings grown out of
-   * the small classes stayed idle while medium pages took new memory,
-   * docs/memory.md). */
+  /* The heap needs pages of this kind and has none free: the free pages
+   * of its other kind, which cannot serve it, go back now rather than
+   * after their purge delay, so that the resident set grows by less
+   * (realloc_small: the pages of strings grown out of the small classes
+   * stayed idle while medium pages took new memory, docs/memory.md). */
   if (kind != HAK_PAGE_LARGE) other_kind_purge(heap, kind);
   /* A cached mapping less than a segment longer than this one comes whole
    * (hak_cache_take splits at segment boundaries only), and no page of the
