@@ -30,7 +30,7 @@ memcheck() {
   local status=0
   LD_LIBRARY_PATH=$debug_dir HAKMEM_VERBOSE=1 \
     valgrind --leak-check=full --error-exitcode=99 "$program" "$1" >"$log" 2>&1 || status=$?
-  grep -q '^hakmem .*(debug) active' "$log" || fail "$1: the debug build was not in use"
+  grep -Eq '^hakmem .*\((secure, )?debug\) active' "$log" || fail "$1: the debug build was not in use"
   [ "$status" -eq "$2" ] || fail "$1: exit status $status, want $2"
   grep -q "ERROR SUMMARY: $3 errors" "$log" || fail "$1: want $3 errors"
 }
