@@ -8,13 +8,15 @@ set -euo pipefail
 lib=$1
 doc=$2
 
-# The banner with env's arguments $@ (unsets, then assignments).
+# Only the settings each check makes: none from the caller's environment.
+for name in $(compgen -e | grep '^HAKMEM_' || true); do unset "$name"; done
+
+# The banner with the settings $@.
 banner_of() {
-  env -u HAKMEM_PURGE_DELAY_MS -u HAKMEM_CACHE_MAX -u HAKMEM_PAGE_PURGE_DELAY_MS -u HAKMEM_EXIT_PURGE "$@" \
-    HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" /bin/true 2>&1 >/dev/null | grep '^hakmem .* active:'
+  env "$@" HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" /bin/true 2>&1 >/dev/null | grep '^hakmem .* active:'
 }
 
-banner=$(banner_of -u HAKMEM_MODE)
+banner=$(banner_of)
 reported=0
 for pair in $(echo "${banner#*active:}"); do
   name=${pair%%=*}
