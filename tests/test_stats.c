@@ -74,7 +74,7 @@ static void test_figures_follow_allocations(void)
   free(huge);
   for (int i = 0; i < SMALL; i++) free(small[i]);
   CHECK(stat_now("huge_blocks") == huge_before);
-  /* The freed huge segment waits in the cache (balanced's cap, 256 MiB). */
+  /* The freed huge segment waits in the cache (a cap of 256 MiB: CMakeLists.txt). */
   CHECK(stat_now("cached_bytes") >= 64 * MiB);
 }
 
