@@ -15,11 +15,14 @@ tests=(test_multiprocessing_fork test_fork1 test_subprocess test_thread test_que
        test_zlib test_bz2 test_lzma test_xml_etree test_datetime test_bigmem
        test_tracemalloc)
 
-# The first interpreter in PATH may be one without the suite (a pyenv build).
+# The first interpreter in PATH may have none of the suite or only part of
+# it (a pyenv build); the one chosen has every module listed.
+has_suite='import importlib.util, sys
+sys.exit(any(importlib.util.find_spec("test." + m) is None for m in sys.argv[1:]))'
 python=""
 for candidate in python3 /usr/bin/python3; do
   if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c "import test.libregrtest, test.${tests[0]}" >/dev/null 2>&1; then
+     "$candidate" -c "$has_suite" libregrtest "${tests[@]}" >/dev/null 2>&1; then
     python=$candidate
     break
   fi
