@@ -40,6 +40,10 @@ if ! HAKMEM_ABORT_ON_ERROR=1 LD_PRELOAD="$HAKMEM_LIB" \
   tail -60 "$WORK/out" >&2
   exit 1
 fi
-grep -q "Tests result: SUCCESS" "$WORK/out"
+if ! grep -q "Tests result: SUCCESS" "$WORK/out"; then
+  echo "FAIL: the suite exited 0 without reporting success:" >&2
+  tail -20 "$WORK/out" >&2
+  exit 1
+fi
 echo "ok: ${#tests[@]} modules of CPython's regression suite passed under hakmem"
 grep -E "^Total duration" "$WORK/out"
