@@ -75,7 +75,7 @@ static void* malloc_inside_block(size_t size, size_t alignment) {
 static void* malloc_aligned(size_t size, size_t alignment) {
   if (alignment <= 8 || (alignment <= 16 && size > 8)) return hak_malloc_inline(size);
   if (size > HAK_MAX_REQUEST) return out_of_memory();
-  if (alignment <= HAK_OS_PAGE_SIZE) {
+  if (alignment <= HAK_OS_PAGE_MIN) {
     size_t rounded = hak_align_up(size > alignment ? size : alignment, alignment);
     if (rounded <= HAK_COLOR_MIN || (alignment <= HAK_COLOR_SLACK && rounded <= HAK_LARGE_OBJ_MAX))
       return hak_malloc_inline(rounded);
@@ -115,13 +115,13 @@ void* hak_memalign(size_t alignment, size_t size) {
 }
 
 void* hak_valloc(size_t size) {
-  return malloc_aligned(size, HAK_OS_PAGE_SIZE);
+  return malloc_aligned(size, hak_os_page_size());
 }
 
 void* hak_pvalloc(size_t size) {
   if (size > HAK_MAX_REQUEST) return out_of_memory();
   size_t rounded = hak_os_page_round(size == 0 ? 1 : size);
-  return malloc_aligned(rounded, HAK_OS_PAGE_SIZE);
+  return malloc_aligned(rounded, hak_os_page_size());
 }
 
 /* A huge page's one block runs to the end of its segment. */

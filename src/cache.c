@@ -100,7 +100,7 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
 /* The bytes at the end of a slot that may be moved elsewhere: not its guard
  * page, nor what lies before it. */
 static size_t slot_movable(const cache_slot_t* s) {
-  return s->guard != 0 ? s->size - s->guard - HAK_OS_PAGE_SIZE : s->size;
+  return s->guard != 0 ? s->size - s->guard - hak_os_page_size() : s->size;
 }
 
 size_t hak_cache_take_warm(size_t max, void** from) {

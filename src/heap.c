@@ -60,7 +60,7 @@ hak_heap_t* hak_heap_new(void) {
   } else {
     size_t size = hak_align_up(sizeof(hak_heap_t), 64);
     if (heap_chunk_left < size) {
-      heap_chunk = hak_os_alloc_aligned(HEAP_CHUNK_SIZE, HAK_OS_PAGE_SIZE, 0);
+      heap_chunk = hak_os_alloc_aligned(HEAP_CHUNK_SIZE, HAK_OS_PAGE_MIN, 0);
       heap_chunk_left = heap_chunk != NULL ? HEAP_CHUNK_SIZE : 0;
     }
     if (heap_chunk_left >= size) {

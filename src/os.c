@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,8 +14,20 @@
 #include <sys/random.h>
 #endif
 
+size_t hak_os_page_size(void) {
+  static _Atomic(size_t) known;
+  size_t size = hak_load_relaxed(&known);
+  if (size == 0) {
+    size = (size_t)getauxval(AT_PAGESZ);
+    /* Multiples of a smaller page are still whole pages. */
+    if (size < HAK_OS_PAGE_MIN || !hak_is_power_of_two(size)) size = HAK_OS_PAGE_MIN;
+    hak_store_relaxed(&known, size);
+  }
+  return size;
+}
+
 size_t hak_os_page_round(size_t size) {
-  return hak_align_up(size, HAK_OS_PAGE_SIZE);
+  return hak_align_up(size, hak_os_page_size());
 }
 
 /* At hint if that range is free, else where the kernel likes (NULL: no
@@ -50,7 +63,8 @@ static bool is_placed(const void* p, size_t alignment, size_t offset) {
  * agrees), else with slack that is trimmed. */
 static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);
-  if (alignment <= HAK_OS_PAGE_SIZE && offset % HAK_OS_PAGE_SIZE == 0) return os_mmap(NULL, size, 0);
+  size_t page = hak_os_page_size();
+  if (alignment <= page && offset % page == 0) return os_mmap(NULL, size, 0);
   if (size + alignment < size) return NULL;
   uintptr_t low = hak_load_relaxed(&aligned_low);
   if (low > size + alignment + offset) {
@@ -81,11 +95,32 @@ void hak_os_free(void* p, size_t size) {
   os_munmap(p, hak_os_page_round(size));
 }
 
-void hak_os_purge(void* p, size_t size) {
+/* The whole OS pages within [p, p+size): the kernel would round a range
+ * that starts inside a page down to EINVAL and one that ends inside a page
+ * up, over memory its caller still uses. */
+static uint8_t* os_pages_within(const void* p, size_t size, size_t* bytes) {
+  size_t page = hak_os_page_size();
+  uintptr_t start = hak_align_up((uintptr_t)p, page);
+  uintptr_t end = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
+  *bytes = end > start ? end - start : 0;
+  return (uint8_t*)start;
+}
+
+size_t hak_os_purgeable(const void* p, size_t size) {
+  size_t bytes;
+  os_pages_within(p, size, &bytes);
+  return bytes;
+}
+
+size_t hak_os_purge(void* p, size_t size) {
+  size_t bytes;
+  uint8_t* start = os_pages_within(p, size, &bytes);
+  if (bytes == 0) return 0;
   hak_stat_add(madvise_calls, 1);
   int saved = errno;
-  madvise(p, hak_os_page_round(size), MADV_DONTNEED);
+  madvise(start, bytes, MADV_DONTNEED);
   errno = saved;
+  return bytes;
 }
 
 #if HAKMEM_SECURE
@@ -156,15 +191,16 @@ bool hak_os_resize_in_place(void* p, size_t old_size, size_t new_size) {
 /* Two adjacent pages of different protection are two mappings: try to move
  * both in one call, as a grown huge block made of moved pieces needs. */
 static bool probe_split_moves(void) {
-  uint8_t* p = os_mmap(NULL, 4 * HAK_OS_PAGE_SIZE, 0);
+  size_t page = hak_os_page_size();
+  uint8_t* p = os_mmap(NULL, 4 * page, 0);
   if (p == NULL) return false;
   int saved = errno;
-  bool split = mprotect(p + HAK_OS_PAGE_SIZE, HAK_OS_PAGE_SIZE, PROT_READ) == 0;
+  bool split = mprotect(p + page, page, PROT_READ) == 0;
   hak_stat_add(mremap_calls, 1);
-  bool moved = split && mremap(p, 2 * HAK_OS_PAGE_SIZE, 2 * HAK_OS_PAGE_SIZE,
-                               MREMAP_MAYMOVE | MREMAP_FIXED, p + 2 * HAK_OS_PAGE_SIZE) != MAP_FAILED;
+  bool moved = split && mremap(p, 2 * page, 2 * page, MREMAP_MAYMOVE | MREMAP_FIXED, p + 2 * page) !=
+                            MAP_FAILED;
   errno = saved;
-  os_munmap(p, 4 * HAK_OS_PAGE_SIZE); /* a hole where the pages moved from */
+  os_munmap(p, 4 * page); /* a hole where the pages moved from */
   return moved;
 }
 

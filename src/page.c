@@ -76,7 +76,7 @@ static void page_set_keys(hak_heap_t* heap, hak_page_t* page) {
 
 /* The secure build hands out a page's new blocks in random order, so that
  * where the next block lands cannot be predicted from the last. */
-#define LINK_MAX (HAK_OS_PAGE_SIZE / 16) /* blocks are 16 bytes or more here */
+#define LINK_MAX (HAK_OS_PAGE_MIN / 16) /* blocks are 16 bytes or more here */
 
 /* order[0 .. n - 1]: 0 .. n - 1 in random order. */
 static void shuffle(hak_heap_t* heap, uint16_t* order, size_t n) {
@@ -159,12 +159,12 @@ static void page_extend(hak_heap_t* heap, hak_page_t* page) {
   if (page->in_use == HAK_PAGE_KEPT && hak_segment_page_unkeep(page)) return;
   size_t bsize = page->block_size;
 #if HAKMEM_SECURE
-  if (bsize >= HAK_OS_PAGE_SIZE) {
+  if (bsize >= HAK_OS_PAGE_MIN) {
     window_build(heap, page);
     return;
   }
 #endif
-  size_t n = bsize >= HAK_OS_PAGE_SIZE / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_SIZE / bsize;
+  size_t n = bsize >= HAK_OS_PAGE_MIN / EXTEND_MIN ? EXTEND_MIN : HAK_OS_PAGE_MIN / bsize;
   size_t left = (size_t)page->reserved - page->capacity;
   if (n > left) n = left;
   if (n > LINK_MAX) n = LINK_MAX;
@@ -222,14 +222,12 @@ size_t hak_page_trim(hak_page_t* page) {
   if (tail != NULL) hak_block_set_next(page, tail, NULL);
   page->free = head;
   page->capacity = (uint16_t)keep;
-  /* From the first OS page past the last block kept: the blocks past the
-   * old capacity were never touched, so their pages may go too. */
-  uint8_t* from = (uint8_t*)hak_align_up((uintptr_t)(page->start + keep * bsize), HAK_OS_PAGE_SIZE);
-  uint8_t* to = (uint8_t*)hak_align_up((uintptr_t)(page->start + built * bsize), HAK_OS_PAGE_SIZE);
-  if (to <= from) return 0;
-  hak_os_purge(from, (size_t)(to - from));
+  /* The OS pages past the last block kept, up to the first 4 KiB boundary
+   * past the last block built: nothing past it was ever touched. */
+  uint8_t* from = page->start + keep * bsize;
+  uint8_t* to = (uint8_t*)hak_align_up((uintptr_t)(page->start + built * bsize), HAK_OS_PAGE_MIN);
   hak_track_close(from, (size_t)(to - from));
-  return (size_t)(to - from);
+  return hak_os_purge(from, (size_t)(to - from));
 }
 
 /* ---- delayed-free state ----------------------------------------------------- */

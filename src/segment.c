@@ -75,17 +75,35 @@ static void free_list_remove(hak_segment_t* s) {
 
 /* ---- segments ------------------------------------------------------------- */
 
-/* The secure build ends the header with an inaccessible page, so that a
- * write running backwards out of page 0's blocks cannot reach the metadata. */
-#define GUARD_SIZE (HAKMEM_SECURE ? HAK_OS_PAGE_SIZE : 0)
-
-static size_t header_size_for(uint32_t page_count) {
-  return hak_os_page_round(sizeof(hak_segment_t) + page_count * sizeof(hak_page_t)) + GUARD_SIZE;
+/* The header of a segment of page_count pages of 2^page_shift bytes, and
+ * where its guard page is (0: none).  The secure build ends the header with
+ * an inaccessible OS page, so that a write running backwards out of page
+ * 0's blocks cannot reach the metadata, unless that would leave page 0 less
+ * than half its bytes (small segments under 64 KiB OS pages). */
+static size_t header_size_for(uint32_t page_count, size_t page_shift, size_t* guard) {
+  size_t metadata = sizeof(hak_segment_t) + page_count * sizeof(hak_page_t);
+  *guard = 0;
+#if HAKMEM_SECURE
+  size_t os_page = hak_os_page_size();
+  size_t guarded = hak_align_up(metadata, os_page) + os_page;
+  if (guarded <= ((size_t)1 << page_shift) / 2) {
+    *guard = guarded - os_page;
+    return guarded;
+  }
+#else
+  (void)page_shift;
+#endif
+  return hak_align_up(metadata, HAK_OS_PAGE_MIN);
 }
 
-/* Where a segment's guard page is: the end of its header (0: none). */
-static size_t guard_offset(size_t header_size) {
-  return HAKMEM_SECURE ? header_size - GUARD_SIZE : 0;
+/* Where a segment's guard page is (0: none). */
+static size_t guard_offset(const hak_segment_t* s) {
+#if HAKMEM_SECURE
+  return s->guard_offset;
+#else
+  (void)s;
+  return 0;
+#endif
 }
 
 /* Puts the guard page of a mapping that had one at offset `had` (0: none)
@@ -94,8 +112,8 @@ static size_t guard_offset(size_t header_size) {
 static void segment_guard_move(void* base, size_t had, size_t want) {
 #if HAKMEM_SECURE
   if (had == want) return;
-  if (had != 0) hak_os_guard((uint8_t*)base + had, GUARD_SIZE, false);
-  if (want != 0) hak_os_guard((uint8_t*)base + want, GUARD_SIZE, true);
+  if (had != 0) hak_os_guard((uint8_t*)base + had, hak_os_page_size(), false);
+  if (want != 0) hak_os_guard((uint8_t*)base + want, hak_os_page_size(), true);
 #else
   (void)base;
   (void)had;
@@ -122,6 +140,14 @@ static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
   return start;
 }
 
+/* What a purge of page i gives back: the whole OS pages of its area (all
+ * of it but page 0's start, under OS pages above 4 KiB). */
+static size_t page_purge_bytes(hak_segment_t* s, size_t i) {
+  size_t area;
+  uint8_t* start = page_area(s, i, &area);
+  return hak_os_purgeable(start, area);
+}
+
 /* Kept page i goes back to its owner: forgets that its memory was purged
  * (with the heap's purge lock held); returns whether it was.  A kept page
  * has no block built (its free list waits in the segment), so what the
@@ -129,9 +155,7 @@ static uint8_t* page_area(hak_segment_t* s, size_t i, size_t* area) {
 static bool kept_reclaim(hak_segment_t* s, size_t i) {
   if (!((s->purged_pages >> i) & 1)) return false;
   s->purged_pages &= ~((uint64_t)1 << i);
-  size_t area;
-  page_area(s, i, &area);
-  hak_stats_unpurged(area);
+  hak_stats_unpurged(page_purge_bytes(s, i));
   return true;
 }
 
@@ -149,19 +173,24 @@ static void page_idle_unlock(hak_heap_t* heap, hak_segment_t* s, size_t i) {
 static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
                                      size_t offset, uint32_t page_count, bool* stale) {
   size = hak_os_page_round(size);
-  size_t header_size = header_size_for(page_count);
-  size_t guard = 0;
-  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale, &guard);
+  size_t guard;
+  size_t header_size = header_size_for(page_count, page_shift_of(kind), &guard);
+  size_t had_guard = 0;
+  hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale, &had_guard);
   if (s == NULL) {
     s = hak_os_alloc_aligned(size, alignment, offset);
     *stale = false;
   }
   if (s == NULL) return NULL;
   /* First, as the old guard page may lie in the new header. */
-  segment_guard_move(s, guard, guard_offset(header_size));
-  if (*stale) memset(s, 0, header_size - GUARD_SIZE);
+  segment_guard_move(s, had_guard, guard);
+  size_t metadata_end = guard != 0 ? guard : header_size;
+  if (*stale) memset(s, 0, metadata_end);
   /* The header may lie where blocks were before (a split cached mapping). */
-  hak_track_defined(s, header_size - GUARD_SIZE);
+  hak_track_defined(s, metadata_end);
+#if HAKMEM_SECURE
+  s->guard_offset = guard;
+#endif
   s->segment_size = size;
   s->header_size = header_size;
   s->page_shift = page_shift_of(kind);
@@ -179,16 +208,12 @@ static void segment_destroy(hak_segment_t* s) {
   segment_map_set(s, false);
   hak_stat_sub(segments, 1);
   hak_stat_sub(metadata_bytes, s->header_size);
-  for (size_t i = 0; i < s->page_count; i++) {
-    if (!(s->purged_pages & ((uint64_t)1 << i))) continue;
-    size_t area;
-    page_area(s, i, &area);
-    hak_stats_unpurged(area);
-  }
+  for (size_t i = 0; i < s->page_count; i++)
+    if (s->purged_pages & ((uint64_t)1 << i)) hak_stats_unpurged(page_purge_bytes(s, i));
   /* A huge mapping goes back whole: the cache mostly hands its pages out
    * piecewise to grow other huge blocks, and there a kept guard page cost
    * realloc_grow 16 %. */
-  size_t guard = guard_offset(s->header_size);
+  size_t guard = guard_offset(s);
   if (s->kind == HAK_PAGE_HUGE) {
     segment_guard_move(s, guard, 0);
     guard = 0;
@@ -244,7 +269,7 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   uint8_t* start = page_area(s, i, &area);
   if (s->purged_pages & ((uint64_t)1 << i)) {
     s->purged_pages &= ~((uint64_t)1 << i);
-    hak_stats_unpurged(area);
+    hak_stats_unpurged(page_purge_bytes(s, i));
   }
   if (s->used_pages == s->page_count) free_list_remove(s);
   page->in_use = HAK_PAGE_IN_USE;
@@ -341,9 +366,13 @@ static size_t pages_purge(hak_segment_t* s, size_t first, size_t end) {
   size_t size = (size_t)(last + area - start);
   hak_os_purge(start, size);
   hak_track_close(start, size);
-  hak_stats_purged(size);
-  for (size_t i = first; i < end; i++) s->purged_pages |= (uint64_t)1 << i;
-  return size;
+  size_t purged = 0;
+  for (size_t i = first; i < end; i++) {
+    s->purged_pages |= (uint64_t)1 << i;
+    purged += page_purge_bytes(s, i);
+  }
+  hak_stats_purged(purged);
+  return purged;
 }
 
 /* With the heap's purge lock held: gives back the free and kept pages idle
@@ -409,7 +438,8 @@ static void huge_page_setup(hak_page_t* page, uint8_t* start, size_t usable) {
 }
 
 hak_page_t* hak_segment_huge_alloc(size_t size, size_t alignment, bool zero) {
-  size_t header = header_size_for(1);
+  size_t guard;
+  size_t header = header_size_for(1, HAK_HUGE_PAGE_SHIFT, &guard);
   size_t offset = header;
   size_t map_alignment = HAK_SEGMENT_SIZE;
   size_t map_offset = 0;

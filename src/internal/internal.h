@@ -138,12 +138,17 @@ bool hak_os_move(void* from, size_t size, void* to);
 /* Whether hak_os_move takes a range that spans several mappings (Linux
  * 6.17 and later); probed once. */
 bool hak_os_moves_split_ranges(void);
+/* The kernel's page size (4 KiB on x86-64; 4, 16 or 64 KiB on aarch64). */
+size_t hak_os_page_size(void);
 size_t hak_os_page_round(size_t size);
 /* A memory barrier on every running thread of the process (membarrier);
  * false if the kernel cannot. */
 bool hak_os_barrier_all(void);
-/* Gives the physical memory of [p, p+size) back; it reads as zero after. */
-void hak_os_purge(void* p, size_t size);
+/* Gives back the physical memory of the whole OS pages within [p, p+size),
+ * which read as zero after; returns their bytes. */
+size_t hak_os_purge(void* p, size_t size);
+/* The bytes hak_os_purge(p, size) would give back. */
+size_t hak_os_purgeable(const void* p, size_t size);
 /* A monotonic clock in milliseconds (no system call: vDSO). */
 uint64_t hak_os_clock_ms(void);
 #if HAKMEM_SECURE

@@ -61,10 +61,11 @@ _Static_assert(HAK_MAX_PAGES_PER_SEGMENT <= 64, "segment bitmaps have one bit pe
 #define HAK_TABLE_SIZE_MAX ((size_t)16 << 10)
 #define HAK_BIN_TABLE_STEP 128
 
-/* Segment headers and page starts are multiples of this, which (with the
+/* The smallest OS page Linux has (the kernel's own is hak_os_page_size()).
+ * Segment headers and page starts are multiples of it, which (with the
  * size classes) makes every block of a class aligned to the largest power
  * of two dividing its size, up to this value. */
-#define HAK_OS_PAGE_SIZE ((size_t)4096)
+#define HAK_OS_PAGE_MIN ((size_t)4096)
 
 /* No request may exceed this (ptrdiff_t must be able to span a block). */
 #define HAK_MAX_REQUEST ((size_t)PTRDIFF_MAX - 2 * HAK_SEGMENT_SIZE)
@@ -186,6 +187,9 @@ typedef struct hak_segment_s {
   hak_page_kind_t kind;
   uint32_t page_count;
   uint32_t used_pages;
+#if HAKMEM_SECURE
+  size_t guard_offset; /* where its header's guard page is; 0: none */
+#endif
   _Atomic(struct hak_heap_s*) heap; /* NULL while abandoned */
   /* Heap's list of all its segments, or the global abandoned list. */
   struct hak_segment_s* next;
