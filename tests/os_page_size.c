@@ -74,7 +74,7 @@ int getpagesize(void) {
   return (int)page_size();
 }
 
-/* A 64 KiB-aligned place for len bytes: reserved with room to spare, the
+/* A page-aligned place for len bytes: reserved with room to spare, the
  * spare given back. */
 static void* aligned_place(size_t len) {
   uint8_t* reserved = raw_mmap(NULL, len + page_size(), PROT_NONE,
