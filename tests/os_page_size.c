@@ -3,16 +3,20 @@
  * loaded with LD_PRELOAD ahead of libhakmem.so (tests/CMakeLists.txt), it
  * makes getauxval(AT_PAGESZ), sysconf(_SC_PAGESIZE) and getpagesize() say
  * that size and mmap hand out mappings of whole pages on page boundaries.
- * A memory call that such a kernel would refuse (an address inside a page:
- * EINVAL) or stretch (a length that ends inside a page, which it rounds up
- * over memory the caller did not name) aborts the process with one line
- * naming the call. */
+ * A memory call from libhakmem that such a kernel would refuse (an address
+ * inside a page: EINVAL) or stretch (a length that ends inside a page,
+ * which it rounds up over memory the caller did not name) aborts the
+ * process with one line naming the call.  The program's own calls get what
+ * the kernel would do. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -40,13 +44,27 @@ static uintptr_t round_up(uintptr_t x) {
   return (x + page_size() - 1) & ~(page_size() - 1);
 }
 
-static void require_whole_pages(const char* call, void* addr, size_t len) {
-  if ((uintptr_t)addr % page_size() == 0 && len % page_size() == 0) return;
-  char line[128];
-  int n = snprintf(line, sizeof line, "os_page_size: %s(%p, %zu) is not in whole %zu KiB pages\n",
-                   call, addr, len, (size_t)(page_size() >> 10));
-  fail(line, n);
+static bool from_hakmem(const void* caller) {
+  Dl_info info;
+  return dladdr(caller, &info) != 0 && info.dli_fname != NULL &&
+         strstr(info.dli_fname, "libhakmem") != NULL;
 }
+
+/* Whether the kernel takes a call on [addr, addr+len) (rounding len up);
+ * from hakmem, only whole pages are taken, anything else aborts. */
+static bool takes(const char* call, void* addr, size_t len, const void* caller) {
+  if ((uintptr_t)addr % page_size() == 0 && len % page_size() == 0) return true;
+  if (from_hakmem(caller)) {
+    char line[128];
+    int n = snprintf(line, sizeof line, "os_page_size: %s(%p, %zu) is not in whole %zu KiB pages\n",
+                     call, addr, len, (size_t)(page_size() >> 10));
+    fail(line, n);
+  }
+  if ((uintptr_t)addr % page_size() == 0) return true;
+  errno = EINVAL;
+  return false;
+}
+#define TAKES(call, addr, len) takes(call, addr, len, __builtin_return_address(0))
 
 static void* raw_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   return (void*)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
@@ -89,7 +107,7 @@ static void* aligned_place(size_t len) {
 void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   len = round_up(len);
   if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-    require_whole_pages("mmap", addr, len);
+    if (!TAKES("mmap", addr, len)) return MAP_FAILED;
     return raw_mmap(addr, len, prot, flags, fd, offset);
   }
   if (addr != NULL) {
@@ -103,30 +121,31 @@ void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
 }
 
 int munmap(void* addr, size_t len) {
-  require_whole_pages("munmap", addr, len);
-  return raw_munmap(addr, len);
+  if (!TAKES("munmap", addr, len)) return -1;
+  return raw_munmap(addr, round_up(len));
 }
 
 int madvise(void* addr, size_t len, int advice) {
-  require_whole_pages("madvise", addr, len);
-  return (int)syscall(SYS_madvise, addr, len, advice);
+  if (!TAKES("madvise", addr, len)) return -1;
+  return (int)syscall(SYS_madvise, addr, round_up(len), advice);
 }
 
 int mprotect(void* addr, size_t len, int prot) {
-  require_whole_pages("mprotect", addr, len);
-  return (int)syscall(SYS_mprotect, addr, len, prot);
+  if (!TAKES("mprotect", addr, len)) return -1;
+  return (int)syscall(SYS_mprotect, addr, round_up(len), prot);
 }
 
 void* mremap(void* old, size_t old_len, size_t new_len, int flags, ...) {
-  require_whole_pages("mremap", old, old_len);
-  require_whole_pages("mremap", old, new_len);
+  if (!TAKES("mremap", old, old_len) || !TAKES("mremap", old, new_len)) return MAP_FAILED;
+  old_len = round_up(old_len);
+  new_len = round_up(new_len);
   void* to = NULL;
   if (flags & MREMAP_FIXED) {
     va_list args;
     va_start(args, flags);
     to = va_arg(args, void*);
     va_end(args);
-    require_whole_pages("mremap", to, new_len);
+    if (!TAKES("mremap", to, new_len)) return MAP_FAILED;
   } else if (flags & MREMAP_MAYMOVE) {
     void* grown = (void*)syscall(SYS_mremap, old, old_len, new_len, 0, NULL);
     if (grown != MAP_FAILED) return grown;

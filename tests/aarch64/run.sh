@@ -51,7 +51,7 @@ for page in 4096 65536; do
   for build in default secure; do
     lib=$work/build
     [ "$build" = secure ] && lib=$tests/secure
-    for test in "test_api" "test_stress 8 100000 2"; do
+    for test in "test_api" "test_stress 8 50000 1"; do
       echo "== ${test%% *}, $build build, $((page / 1024)) KiB pages"
       # shellcheck disable=SC2086  # the test's arguments split on purpose
       qemu-aarch64 -L "$sysroot" -p "$page" -E "LD_LIBRARY_PATH=$lib" \

@@ -4,6 +4,8 @@
 # arguments of its own follow, left in "$@"), runs a program once under hakmem
 # (LD_PRELOAD, with HAKMEM_VERBOSE=1 to prove hakmem really was in use) and
 # once on glibc, and compares what the two printed.
+# PRELOAD_BEFORE_HAKMEM, when set, is preloaded ahead of hakmem in the hakmem
+# runs (tests/os_page_size.c, which emulates a kernel with bigger pages).
 # Exit status 77 tells CTest the test was skipped.
 
 set -euo pipefail
@@ -16,6 +18,8 @@ if [ $# -lt 1 ] || [ ! -f "$1" ]; then
 fi
 HAKMEM_LIB=$(readlink -f "$1")
 shift
+# What LD_PRELOAD holds in the hakmem runs.
+HAKMEM_PRELOAD="${PRELOAD_BEFORE_HAKMEM:+$PRELOAD_BEFORE_HAKMEM }$HAKMEM_LIB"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-program.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -35,7 +39,7 @@ require() {
 run_hakmem() {
   local errfile=$1
   shift
-  if ! HAKMEM_VERBOSE=1 LD_PRELOAD="$HAKMEM_LIB" "$@" 2>"$errfile"; then
+  if ! HAKMEM_VERBOSE=1 LD_PRELOAD="$HAKMEM_PRELOAD" "$@" 2>"$errfile"; then
     echo "FAIL: '$*' failed under hakmem; its stderr:" >&2
     cat "$errfile" >&2
     exit 1

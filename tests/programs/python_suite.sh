@@ -34,7 +34,7 @@ fi
 
 # Verbose only here: the suite compares what some children print on stderr.
 run_hakmem "$WORK/err" "$python" -c pass
-if ! HAKMEM_ABORT_ON_ERROR=1 LD_PRELOAD="$HAKMEM_LIB" \
+if ! HAKMEM_ABORT_ON_ERROR=1 LD_PRELOAD="$HAKMEM_PRELOAD" \
      "$python" -m test -j2 --timeout 300 "${tests[@]}" >"$WORK/out" 2>&1 ||
    ! grep -q "Tests result: SUCCESS" "$WORK/out"; then
   echo "FAIL: CPython's regression tests failed under hakmem:" >&2

@@ -119,7 +119,7 @@ scenario() {
 
 for allocator in hakmem glibc; do
   if [ "$allocator" = hakmem ]; then
-    start_server hakmem HAKMEM_VERBOSE=1 LD_PRELOAD="$HAKMEM_LIB"
+    start_server hakmem HAKMEM_VERBOSE=1 LD_PRELOAD="$HAKMEM_PRELOAD"
   else
     start_server glibc
   fi
