@@ -120,6 +120,10 @@ void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   return raw_mmap(place, len, prot, flags | MAP_FIXED, fd, offset);
 }
 
+/* What programs built with 64-bit file offsets call (Python, redis). */
+void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset)
+    __attribute__((alias("mmap")));
+
 int munmap(void* addr, size_t len) {
   if (!TAKES("munmap", addr, len)) return -1;
   return raw_munmap(addr, round_up(len));
