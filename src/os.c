@@ -19,7 +19,8 @@ size_t hak_os_page_size(void) {
   size_t size = hak_load_relaxed(&known);
   if (size == 0) {
     size = (size_t)getauxval(AT_PAGESZ);
-    /* Multiples of a smaller page are still whole pages. */
+    /* 0 when unknown.  A smaller page divides 4 KiB, so whole 4 KiB pages
+     * are whole pages of it too. */
     if (size < HAK_OS_PAGE_MIN || !hak_is_power_of_two(size)) size = HAK_OS_PAGE_MIN;
     hak_store_relaxed(&known, size);
   }
@@ -95,9 +96,9 @@ void hak_os_free(void* p, size_t size) {
   os_munmap(p, hak_os_page_round(size));
 }
 
-/* The whole OS pages within [p, p+size): the kernel would round a range
- * that starts inside a page down to EINVAL and one that ends inside a page
- * up, over memory its caller still uses. */
+/* The whole OS pages within [p, p+size): the kernel refuses a range that
+ * starts inside a page (EINVAL) and rounds one that ends inside a page up,
+ * over memory its caller still uses. */
 static uint8_t* os_pages_within(const void* p, size_t size, size_t* bytes) {
   size_t page = hak_os_page_size();
   uintptr_t start = hak_align_up((uintptr_t)p, page);
