@@ -98,12 +98,9 @@ static size_t header_size_for(uint32_t page_count, size_t page_shift, size_t* gu
 
 /* Where a segment's guard page is (0: none). */
 static size_t guard_offset(const hak_segment_t* s) {
-#if HAKMEM_SECURE
-  return s->guard_offset;
-#else
-  (void)s;
-  return 0;
-#endif
+  size_t guard;
+  header_size_for(s->page_count, s->page_shift, &guard);
+  return guard;
 }
 
 /* Puts the guard page of a mapping that had one at offset `had` (0: none)
@@ -148,11 +145,11 @@ static size_t page_purge_bytes(hak_segment_t* s, size_t i) {
   return hak_os_purgeable(start, area);
 }
 
-/* Kept page i goes back to its owner: forgets that its memory was purged
+/* Free or kept page i is taken back: forgets that its memory was purged
  * (with the heap's purge lock held); returns whether it was.  A kept page
  * has no block built (its free list waits in the segment), so what the
  * purger gives back is its whole area, as for a free page. */
-static bool kept_reclaim(hak_segment_t* s, size_t i) {
+static bool page_unpurge(hak_segment_t* s, size_t i) {
   if (!((s->purged_pages >> i) & 1)) return false;
   s->purged_pages &= ~((uint64_t)1 << i);
   hak_stats_unpurged(page_purge_bytes(s, i));
@@ -188,9 +185,6 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   if (*stale) memset(s, 0, metadata_end);
   /* The header may lie where blocks were before (a split cached mapping). */
   hak_track_defined(s, metadata_end);
-#if HAKMEM_SECURE
-  s->guard_offset = guard;
-#endif
   s->segment_size = size;
   s->header_size = header_size;
   s->page_shift = page_shift_of(kind);
@@ -267,10 +261,7 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   s->used_pages++;
   size_t area;
   uint8_t* start = page_area(s, i, &area);
-  if (s->purged_pages & ((uint64_t)1 << i)) {
-    s->purged_pages &= ~((uint64_t)1 << i);
-    hak_stats_unpurged(page_purge_bytes(s, i));
-  }
+  page_unpurge(s, i);
   if (s->used_pages == s->page_count) free_list_remove(s);
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
@@ -300,7 +291,7 @@ bool hak_segment_page_free(hak_page_t* page) {
   hak_hot_stat(pages_retired, 1);
   hak_heap_purge_lock(heap);
   /* A free page is purged as a whole, a kept page's purged area with it. */
-  if (page->in_use == HAK_PAGE_KEPT) kept_reclaim(s, index);
+  if (page->in_use == HAK_PAGE_KEPT) page_unpurge(s, index);
   memset(page, 0, sizeof(*page));
   s->used_pages--;
   if (s->used_pages > 0) {
@@ -336,7 +327,7 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
   hak_segment_t* s = hak_ptr_segment(page);
   hak_heap_t* heap = hak_load_relaxed(&s->heap);
   hak_heap_purge_lock(heap);
-  bool warm = !kept_reclaim(s, (size_t)(page - s->pages));
+  bool warm = !page_unpurge(s, (size_t)(page - s->pages));
   if (warm) {
     page->free = s->kept_free;
     page->capacity = s->kept_capacity;

@@ -187,9 +187,6 @@ typedef struct hak_segment_s {
   hak_page_kind_t kind;
   uint32_t page_count;
   uint32_t used_pages;
-#if HAKMEM_SECURE
-  size_t guard_offset; /* where its header's guard page is; 0: none */
-#endif
   _Atomic(struct hak_heap_s*) heap; /* NULL while abandoned */
   /* Heap's list of all its segments, or the global abandoned list. */
   struct hak_segment_s* next;
