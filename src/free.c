@@ -13,9 +13,13 @@ hak_page_t* hak_page_of_block(const void* p) {
 /* An aligned allocation returns the first address of its block aligned to
  * what it was asked for, so p must be the first address of its block
  * aligned to p's own lowest set bit, and the word before it must hold the
- * block's mark (hak_aligned_mark): any other interior pointer is invalid. */
+ * block's mark (hak_aligned_mark): any other interior pointer is invalid.
+ * So is any pointer into a page with no block size: a free page, or a
+ * huge one (whose block is never handed out from inside). */
 hak_block_t* hak_aligned_block_of(hak_segment_t* segment, const hak_page_t* page, const void* p) {
-  if (!hak_load_relaxed(&segment->has_aligned) || (const uint8_t*)p < page->start) return NULL;
+  if (!hak_load_relaxed(&segment->has_aligned) || page->block_size == 0 ||
+      (const uint8_t*)p < page->start)
+    return NULL;
   size_t index = (size_t)((const uint8_t*)p - page->start) / page->block_size;
   if (index >= page->reserved) return NULL;
   uintptr_t block = (uintptr_t)page->start + index * page->block_size;

@@ -7,7 +7,11 @@
  * or no segment at all (just past it).  In the aligned tier's block every
  * 4 KiB boundary is tried too: when the pointer handed out is not 32 KiB-
  * aligned, one of them passes the alignment rule of hak_block_of, and only
- * the mark before an aligned pointer tells it apart. */
+ * the mark before an aligned pointer tells it apart; and so is a pointer
+ * into the last page of its segment, where no block was ever made (its
+ * page has no block size: hakmem divided by zero there). */
+#include <malloc.h>
+
 #include "common.h"
 
 static void free_at(char* p, size_t offset)
@@ -33,11 +37,16 @@ int main(int argc, char** argv)
   CHECK(p != NULL);
   pattern_fill(p, size, 2);
 
-  /* Five bad frees, eight in a huge block, seventeen in the aligned one:
+  /* Five bad frees, eight in a huge block, eighteen in the aligned one:
    * tests/CMakeLists.txt tells expect.sh as much. */
   const size_t offsets[] = {1, 8, 48, size / 2 + 16, size - 1};
   for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) free_at(p, offsets[i]);
   for (size_t offset = 4096; aligned && offset < size; offset += 4096) free_at(p, offset);
+  if (aligned) {
+    char* unused_page = segment_of(p) + SEGMENT_SIZE - 4096;
+    CHECK(malloc_usable_size(launder(unused_page)) == 0);
+    free(launder(unused_page));
+  }
   if (size > SEGMENT_SIZE) {
     uintptr_t boundary = ((uintptr_t)p + SEGMENT_SIZE) & ~(uintptr_t)(SEGMENT_SIZE - 1);
     size_t to_boundary = (size_t)(boundary - (uintptr_t)p);
