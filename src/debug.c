@@ -63,11 +63,13 @@ void hak_check_segment(const hak_segment_t* segment) {
     const hak_page_t* page = &segment->pages[i];
     bool purged = (segment->purged_pages >> i) & 1;
     hak_assert(!(page->in_use == HAK_PAGE_IN_USE && purged)); /* kept: its tail */
+    if (i < hak_segment_first_page(segment)) hak_assert(page->in_use == HAK_PAGE_FREE && !purged);
     in_use += page->in_use != HAK_PAGE_FREE;
   }
   hak_assert(in_use == segment->used_pages);
   if (segment->kind != HAK_PAGE_LARGE && hak_load_relaxed(&segment->heap) != NULL)
-    hak_assert(segment->in_free_list == (segment->used_pages < segment->page_count));
+    hak_assert(segment->in_free_list ==
+               (segment->used_pages < segment->page_count - hak_segment_first_page(segment)));
 }
 
 static void check_queue(const hak_heap_t* heap, size_t bin) {

@@ -77,23 +77,30 @@ static void free_list_remove(hak_segment_t* s) {
 
 /* The header of a segment of page_count pages of 2^page_shift bytes, and
  * where its guard page is (0: none).  The secure build ends the header with
- * an inaccessible OS page, so that a write running backwards out of page
- * 0's blocks cannot reach the metadata, unless that would leave page 0 less
- * than half its bytes (small segments under 64 KiB OS pages). */
+ * an inaccessible OS page, so that a write running backwards out of the
+ * first blocks cannot reach the metadata.  Where that would leave page 0
+ * less than half its bytes (small segments under 64 KiB OS pages: 64 KiB
+ * of metadata and 64 KiB of guard), the header takes whole pages instead,
+ * which hold no blocks (hak_segment_first_page). */
 static size_t header_size_for(uint32_t page_count, size_t page_shift, size_t* guard) {
   size_t metadata = sizeof(hak_segment_t) + page_count * sizeof(hak_page_t);
   *guard = 0;
 #if HAKMEM_SECURE
   size_t os_page = hak_os_page_size();
-  size_t guarded = hak_align_up(metadata, os_page) + os_page;
-  if (guarded <= ((size_t)1 << page_shift) / 2) {
-    *guard = guarded - os_page;
-    return guarded;
-  }
+  size_t page_size = (size_t)1 << page_shift;
+  size_t header = hak_align_up(metadata, os_page) + os_page;
+  if (header > page_size / 2) header = hak_align_up(header, page_size);
+  *guard = header - os_page;
+  return header;
 #else
   (void)page_shift;
-#endif
   return hak_align_up(metadata, HAK_OS_PAGE_MIN);
+#endif
+}
+
+/* Whether a page of s is free to take. */
+static bool segment_has_free_page(const hak_segment_t* s) {
+  return s->used_pages < s->page_count - hak_segment_first_page(s);
 }
 
 /* Where a segment's guard page is (0: none). */
@@ -255,14 +262,14 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
     hak_heap_purge_unlock(heap);
     return NULL;
   }
-  size_t i = 0;
+  size_t i = hak_segment_first_page(s);
   while (s->pages[i].in_use) i++;
   hak_page_t* page = &s->pages[i];
   s->used_pages++;
   size_t area;
   uint8_t* start = page_area(s, i, &area);
   page_unpurge(s, i);
-  if (s->used_pages == s->page_count) free_list_remove(s);
+  if (!segment_has_free_page(s)) free_list_remove(s);
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
   hak_page_init(page, start, area, hak_bin_block_size(bin), bin);
@@ -343,6 +350,7 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
 /* With the heap's purge lock held.  A purged bit marks a free or kept page
  * whose memory was given back.  Only pages idle since `before` count. */
 static bool page_purgeable(hak_segment_t* s, size_t i, uint64_t before) {
+  if (i < hak_segment_first_page(s)) return false;
   if (s->purged_pages & ((uint64_t)1 << i)) return false;
   if (s->pages[i].in_use != HAK_PAGE_FREE && s->pages[i].in_use != HAK_PAGE_KEPT) return false;
   return s->page_idle_since_ms[i] <= before;
@@ -628,7 +636,7 @@ hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
   hak_store_release(&s->thread_id, heap->thread_id);
   hak_heap_purge_lock(heap);
   list_push(&heap->segments, s);
-  if (s->used_pages < s->page_count) free_list_insert(s);
+  if (segment_has_free_page(s)) free_list_insert(s);
   hak_heap_purge_unlock(heap);
   return s;
 }

@@ -358,6 +358,13 @@ static inline bool hak_segment_map_contains(const void* segment) {
   return hak_load_relaxed(&hak_segment_map[index]) != 0;
 }
 
+/* The first page of s that can hold blocks: 0, but for a header that
+ * covers whole pages (the secure build's small segments under 64 KiB OS
+ * pages, segment.c). */
+static inline size_t hak_segment_first_page(const hak_segment_t* s) {
+  return s->header_size >> s->page_shift;
+}
+
 static inline hak_page_t* hak_segment_page_of(hak_segment_t* segment, const void* p) {
   size_t index = ((uintptr_t)p - (uintptr_t)segment) >> segment->page_shift;
   return &segment->pages[index];

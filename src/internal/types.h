@@ -182,7 +182,7 @@ typedef struct hak_page_s {
 typedef struct hak_segment_s {
   _Atomic(uintptr_t) thread_id; /* owner; 0 while abandoned */
   size_t segment_size;          /* bytes mapped from the segment start */
-  size_t header_size;           /* bytes before page 0's blocks */
+  size_t header_size;           /* bytes before the first blocks (hak_segment_first_page) */
   size_t page_shift;
   hak_page_kind_t kind;
   uint32_t page_count;
