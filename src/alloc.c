@@ -228,22 +228,32 @@ static hak_noinline void* realloc_interior(void* p, size_t size) {
   return realloc_block(hak_ptr_segment(block), page, block, p, size);
 }
 
-/* The usual call, a block start that still fits, returns at once, with no
- * call and no register saved; everything else is realloc_block's.  The fit
- * test is realloc_block's for a block start (usable size = block size, 0 in
- * a huge page), written out: through a shared helper gcc adds a move here. */
+/* realloc of a p of hakmem's segments, when hak_realloc's quick answer
+ * does not do. */
+static hak_noinline void* realloc_checked(void* p, size_t size) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  hak_page_t* page = hak_segment_page_of(segment, p);
+  if (hak_unlikely(!hak_is_block_start(page, p))) return realloc_interior(p, size);
+  return realloc_block(segment, page, (hak_block_t*)p, p, size);
+}
+
+/* The usual call, the owner's realloc of a block start that still fits,
+ * returns at once, with no call and no register saved; everything else is
+ * realloc_checked's.  The tests are hak_is_block_start's (as the owner may
+ * read the capacity), and realloc_block's for a block start (usable size =
+ * block size, 0 in a huge page) and hak_block_known_free's for the owner,
+ * written out: through shared helpers gcc adds moves here. */
 void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
   hak_segment_t* segment = hak_ptr_segment(p);
   if (hak_unlikely(!hak_segment_map_contains(segment))) return realloc_invalid(p, false);
   hak_page_t* page = hak_segment_page_of(segment, p);
-  if (hak_unlikely(!hak_is_block_start(page, p))) return realloc_interior(p, size);
-  hak_block_t* block = (hak_block_t*)p;
   size_t block_size = page->block_size;
-  if (hak_likely(size - 1 < block_size && size >= block_size / 2 &&
-                 !hak_block_known_free(segment, page, block)))
+  if (hak_likely(size - 1 < block_size && size >= block_size / 2 && hak_is_owner(segment) &&
+                 hak_block_index(page, p) < page->capacity && page->used != 0 &&
+                 !hak_block_looks_free(page, (hak_block_t*)p)))
     return p;
-  return realloc_block(segment, page, block, p, size);
+  return realloc_checked(p, size);
 }
 
 void* hak_reallocarray(void* p, size_t count, size_t size) {

@@ -139,6 +139,18 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   hak_purger_poll();
 }
 
+void hak_free_slow(void* p) {
+  hak_segment_t* segment = hak_ptr_segment(p);
+  hak_page_t* page = hak_segment_page_of(segment, p);
+  if (hak_unlikely(!hak_is_block_start(page, p))) {
+    hak_free_interior(p);
+    return;
+  }
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
+  hak_free_generic(segment, page, (hak_block_t*)p);
+}
+
 void hak_free(void* p) {
   hak_free_inline(p);
 }

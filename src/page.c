@@ -41,7 +41,7 @@ static hak_page_kind_t kind_of(size_t bin) {
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin) {
   page->free = NULL;
   page->used = 0;
-  page->capacity = 0;
+  hak_page_set_capacity(page, 0);
   page->reserved = (uint16_t)(area / block_size);
   page->in_full = 0;
   page->bin = (uint8_t)bin;
@@ -117,7 +117,7 @@ static void window_open(hak_heap_t* heap, hak_page_t* page) {
   uint32_t packed = 0;
   for (size_t i = n; i-- > 0;) packed = packed << 4 | order[i];
   page->window = (hak_window_t){.order = packed, .base = page->capacity, .left = (uint8_t)n};
-  page->capacity += (uint16_t)n;
+  hak_page_set_capacity(page, page->capacity + n);
 }
 
 /* Builds the window's next block. */
@@ -169,7 +169,7 @@ static void page_extend(hak_heap_t* heap, hak_page_t* page) {
   if (n > left) n = left;
   if (n > LINK_MAX) n = LINK_MAX;
   link_blocks(heap, page, page->start + (size_t)page->capacity * bsize, n);
-  page->capacity += (uint16_t)n;
+  hak_page_set_capacity(page, page->capacity + n);
 }
 
 void hak_page_collect(hak_page_t* page) {
@@ -221,7 +221,7 @@ size_t hak_page_trim(hak_page_t* page) {
   }
   if (tail != NULL) hak_block_set_next(page, tail, NULL);
   page->free = head;
-  page->capacity = (uint16_t)keep;
+  hak_page_set_capacity(page, keep);
   /* The OS pages past the last block kept, up to the first 4 KiB boundary
    * past the last block built: nothing past it was ever touched. */
   uint8_t* from = page->start + keep * bsize;

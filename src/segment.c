@@ -322,7 +322,7 @@ void hak_segment_page_keep(hak_page_t* page) {
   s->kept_free = page->free;
   s->kept_capacity = page->capacity;
   page->free = NULL;
-  page->capacity = 0;
+  hak_page_set_capacity(page, 0);
 #if HAKMEM_SECURE
   s->kept_window = page->window;
   page->window = (hak_window_t){0};
@@ -337,7 +337,7 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
   bool warm = !page_unpurge(s, (size_t)(page - s->pages));
   if (warm) {
     page->free = s->kept_free;
-    page->capacity = s->kept_capacity;
+    hak_page_set_capacity(page, s->kept_capacity);
 #if HAKMEM_SECURE
     page->window = s->kept_window;
 #endif
@@ -431,7 +431,7 @@ uint64_t hak_segment_purge_idle(hak_segment_t* s, uint64_t now) {
 static void huge_page_setup(hak_page_t* page, uint8_t* start, size_t usable) {
   page->in_use = HAK_PAGE_IN_USE;
   hak_page_init(page, start, usable, usable, HAK_BIN_HUGE);
-  page->capacity = 1;
+  hak_page_set_capacity(page, 1);
   page->used = 1;
   hak_page_set_delayed(page, HAK_DELAYED_NEVER);
 }

@@ -334,6 +334,9 @@ hak_block_t* hak_aligned_block_of(hak_segment_t* segment, const hak_page_t* page
 /* free() of a pointer that is not a block start: an aligned allocation's,
  * or an invalid one (reported). */
 hak_cold void hak_free_interior(void* p);
+/* free() of a p of hakmem's segments, when it is not the owner's usual
+ * free. */
+void hak_free_slow(void* p);
 /* What an aligned pointer inside a block has in the word before it. */
 static inline uintptr_t hak_aligned_mark(uintptr_t block) {
   return block ^ (uintptr_t)0x9E3779B97F4A7C15ull;
@@ -370,12 +373,27 @@ static inline hak_page_t* hak_segment_page_of(hak_segment_t* segment, const void
   return &segment->pages[index];
 }
 
-static inline bool hak_is_block_start(const hak_page_t* page, const void* p) {
+/* The index in page of the block p starts; for any p that starts none of
+ * its blocks, a number beyond them all (a multiply by the inverse of the
+ * block size and a rotate: exact, and no division). */
+static inline uint64_t hak_block_index(const hak_page_t* page, const void* p) {
   uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)page->start);
   uint64_t q = offset * page->div_inv;
   unsigned s = page->div_shift;
-  q = (q >> s) | (q << ((64 - s) & 63));
-  return q < page->reserved;
+  return (q >> s) | (q << ((64 - s) & 63));
+}
+
+/* page->capacity changes on the page's owner only, which reads it plainly;
+ * other threads read it too (hak_is_block_start), so it is written, and
+ * read by them, atomically. */
+static inline void hak_page_set_capacity(hak_page_t* page, size_t capacity) {
+  __atomic_store_n(&page->capacity, (uint16_t)capacity, __ATOMIC_RELAXED);
+}
+
+/* Whether p starts a block its page has built: one not built yet was never
+ * handed out.  Any thread may ask. */
+static inline bool hak_is_block_start(const hak_page_t* page, const void* p) {
+  return hak_block_index(page, p) < __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
 }
 
 /* page->xthread_free packs the list of other threads' frees (a block
@@ -609,19 +627,28 @@ static inline hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
   return hak_aligned_block_of(segment, *page, p);
 }
 
+static inline bool hak_is_owner(const hak_segment_t* segment) {
+  return hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+}
+
+/* The owner's usual free of a block of its page: onto the free list, at
+ * once.  Not the page's last block in use, nor a full page's, nor a block
+ * that looks free already (a double free): false for those. */
+static inline bool hak_free_local_quick(hak_page_t* page, hak_block_t* block) {
+  if (page->in_full || page->used <= 1 || hak_block_looks_free(page, block)) return false;
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
+  hak_track_free(block);
+  hak_page_push(page, block);
+  return true;
+}
+
 /* Frees a block of page, one that hakmem handed out (it may be free
  * already: that is caught here). */
 static inline void hak_free_block(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
+  if (hak_likely(hak_is_owner(segment) && hak_free_local_quick(page, block))) return;
   hak_hot_stat(free_calls, 1);
   hak_hot_stat(bin_frees[page->bin], 1);
-  /* Local free.  The last block of a page, or a block that looks free
-   * already (a double free), takes the generic path. */
-  if (hak_likely(hak_load_relaxed(&segment->thread_id) == hak_thread_id() && !page->in_full &&
-                 page->used > 1 && !hak_block_looks_free(page, block))) {
-    hak_track_free(block);
-    hak_page_push(page, block);
-    return;
-  }
   hak_free_generic(segment, page, block);
 }
 
@@ -632,11 +659,11 @@ static inline void hak_free_inline(void* p) {
     return;
   }
   hak_page_t* page = hak_segment_page_of(segment, p);
-  if (hak_unlikely(!hak_is_block_start(page, p))) {
-    hak_free_interior(p);
+  /* hak_is_block_start, as the owner may read the capacity. */
+  if (hak_likely(hak_is_owner(segment) && hak_block_index(page, p) < page->capacity &&
+                 hak_free_local_quick(page, (hak_block_t*)p)))
     return;
-  }
-  hak_free_block(segment, page, (hak_block_t*)p);
+  hak_free_slow(p);
 }
 
 #endif

@@ -1,5 +1,6 @@
-/* What only the secure build (-DHAKMEM_SECURE=ON) promises; argv[1] picks
- * the case, run against that build only:
+/* What the secure build (-DHAKMEM_SECURE=ON) promises beyond the default
+ * one; argv[1] picks the case, run against that build only but for
+ * double_free_trim, which the default build passes too since session 21:
  *  double_free_deep    a block freed twice with other frees in between (the
  *                      default build only sees the last block freed);
  *  double_free_remote  the second free comes from another thread;
