@@ -239,10 +239,11 @@ static hak_noinline void* realloc_checked(void* p, size_t size) {
 
 /* The usual call, the owner's realloc of a block start that still fits,
  * returns at once, with no call and no register saved; everything else is
- * realloc_checked's.  The tests are hak_is_block_start's (as the owner may
- * read the capacity), and realloc_block's for a block start (usable size =
- * block size, 0 in a huge page) and hak_block_known_free's for the owner,
- * written out: through shared helpers gcc adds moves here. */
+ * realloc_checked's.  The tests are realloc_block's for a block start
+ * (usable size = block size, 0 in a huge page), hak_is_block_start's as
+ * the owner makes it (the capacity read plainly; the secure build's open
+ * window aside) and hak_block_known_free's for the owner, written out:
+ * through shared helpers gcc adds moves here. */
 void* hak_realloc(void* p, size_t size) {
   if (p == NULL) return hak_malloc_inline(size);
   hak_segment_t* segment = hak_ptr_segment(p);

@@ -14,14 +14,15 @@ hak_page_t* hak_page_of_block(const void* p) {
  * what it was asked for, so p must be the first address of its block
  * aligned to p's own lowest set bit, and the word before it must hold the
  * block's mark (hak_aligned_mark): any other interior pointer is invalid.
- * So is any pointer into a page with no block size: a free page, or a
+ * So is any pointer into a block the page has not built (whose memory may
+ * hold an old mark), or into a page with no block size: a free page, or a
  * huge one (whose block is never handed out from inside). */
 hak_block_t* hak_aligned_block_of(hak_segment_t* segment, const hak_page_t* page, const void* p) {
   if (!hak_load_relaxed(&segment->has_aligned) || page->block_size == 0 ||
       (const uint8_t*)p < page->start)
     return NULL;
   size_t index = (size_t)((const uint8_t*)p - page->start) / page->block_size;
-  if (index >= page->reserved) return NULL;
+  if (!hak_page_block_built(page, index)) return NULL;
   uintptr_t block = (uintptr_t)page->start + index * page->block_size;
   uintptr_t lowest = (uintptr_t)p & -(uintptr_t)p;
   if (hak_align_up(block, lowest) != (uintptr_t)p) return NULL;
@@ -146,9 +147,7 @@ void hak_free_slow(void* p) {
     hak_free_interior(p);
     return;
   }
-  hak_hot_stat(free_calls, 1);
-  hak_hot_stat(bin_frees[page->bin], 1);
-  hak_free_generic(segment, page, (hak_block_t*)p);
+  hak_free_block(segment, page, (hak_block_t*)p);
 }
 
 void hak_free(void* p) {

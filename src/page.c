@@ -52,7 +52,7 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   page->div_shift = (uint8_t)shift;
 #if HAKMEM_SECURE
   page->span = (uintptr_t)page->reserved * block_size;
-  page->window = (hak_window_t){0};
+  hak_page_window_store(page, (hak_window_t){0});
 #endif
   hak_store_relaxed(&page->xthread_free, 0);
   page->next = page->prev = NULL;
@@ -108,7 +108,7 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
  * a shuffled stretch of them at once wrote into each, so that eight blocks
  * of up to 256 KiB were resident before the first was used (mid_large:
  * 1.6x the memory and 0.8x the speed, docs/security.md). */
-static void window_open(hak_heap_t* heap, hak_page_t* page) {
+static hak_window_t window_open(hak_heap_t* heap, hak_page_t* page) {
   size_t n = (size_t)page->reserved - page->capacity;
   if (n > HAK_WINDOW_BLOCKS) n = HAK_WINDOW_BLOCKS;
   hak_assert(n > 0);
@@ -116,20 +116,28 @@ static void window_open(hak_heap_t* heap, hak_page_t* page) {
   shuffle(heap, order, n);
   uint32_t packed = 0;
   for (size_t i = n; i-- > 0;) packed = packed << 4 | order[i];
-  page->window = (hak_window_t){.order = packed, .base = page->capacity, .left = (uint8_t)n};
-  hak_page_set_capacity(page, page->capacity + n);
+  return (hak_window_t){.order = packed, .base = page->capacity, .left = (uint8_t)n};
 }
 
-/* Builds the window's next block. */
+/* Builds the window's next block.  The window's blocks stay past the
+ * capacity, a free of one not built yet caught (hak_is_block_start), until
+ * the last is built: the capacity then takes them in, before the window
+ * closes, and before the next one opens. */
 static void window_build(hak_heap_t* heap, hak_page_t* page) {
-  hak_window_t* w = &page->window;
-  if (w->left == 0) window_open(heap, page);
-  size_t index = w->base + (w->order & 15);
-  hak_block_t* block = (hak_block_t*)(page->start + index * page->block_size);
-  w->order >>= 4;
-  w->left--;
+  hak_window_t w = page->window;
+  if (w.left == 0) w = window_open(heap, page);
+  unsigned k = w.order & 15;
+  hak_block_t* block = (hak_block_t*)(page->start + (size_t)(w.base + k) * page->block_size);
   hak_block_set_next(page, block, page->free);
   page->free = block;
+  w.order >>= 4;
+  w.left--;
+  w.built |= (uint8_t)(1u << k);
+  if (w.left == 0) {
+    hak_page_set_capacity(page, w.base + (size_t)__builtin_popcount(w.built));
+    w = (hak_window_t){0};
+  }
+  hak_page_window_store(page, w);
 }
 #else
 #define LINK_MAX SIZE_MAX
@@ -458,7 +466,7 @@ static hak_page_t* retired_take(hak_heap_t* heap, size_t bin) {
  * taken: one on its free list, or one not built yet. */
 static bool page_has_room(hak_page_t* page) {
   hak_page_collect(page);
-  return page->free != NULL || page->capacity < page->reserved || hak_page_window_left(page) > 0;
+  return page->free != NULL || page->capacity < page->reserved;
 }
 
 /* Of the first two pages of a medium or large bin with room, the fuller one

@@ -325,7 +325,7 @@ void hak_segment_page_keep(hak_page_t* page) {
   hak_page_set_capacity(page, 0);
 #if HAKMEM_SECURE
   s->kept_window = page->window;
-  page->window = (hak_window_t){0};
+  hak_page_window_store(page, (hak_window_t){0});
 #endif
   page_idle_unlock(heap, s, (size_t)(page - s->pages));
 }
@@ -339,7 +339,7 @@ bool hak_segment_page_unkeep(hak_page_t* page) {
     page->free = s->kept_free;
     hak_page_set_capacity(page, s->kept_capacity);
 #if HAKMEM_SECURE
-    page->window = s->kept_window;
+    hak_page_window_store(page, s->kept_window);
 #endif
   }
   page->in_use = HAK_PAGE_IN_USE;

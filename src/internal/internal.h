@@ -384,16 +384,48 @@ static inline uint64_t hak_block_index(const hak_page_t* page, const void* p) {
 }
 
 /* page->capacity changes on the page's owner only, which reads it plainly;
- * other threads read it too (hak_is_block_start), so it is written, and
- * read by them, atomically. */
+ * other threads' frees read it too, so it is written, and read by them,
+ * atomically. */
 static inline void hak_page_set_capacity(hak_page_t* page, size_t capacity) {
   __atomic_store_n(&page->capacity, (uint16_t)capacity, __ATOMIC_RELAXED);
 }
 
-/* Whether p starts a block its page has built: one not built yet was never
- * handed out.  Any thread may ask. */
+/* page->capacity, read by any thread. */
+static inline size_t hak_page_capacity(const hak_page_t* page) {
+  return __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
+}
+
+#if HAKMEM_SECURE
+/* The page's window, read by any thread. */
+static inline hak_window_t hak_page_window(const hak_page_t* page) {
+  hak_window_t w;
+  __atomic_load(&page->window, &w, __ATOMIC_ACQUIRE);
+  return w;
+}
+
+/* The owner changes it (and reads it plainly). */
+static inline void hak_page_window_store(hak_page_t* page, hak_window_t w) {
+  __atomic_store(&page->window, &w, __ATOMIC_RELEASE);
+}
+#endif
+
+/* Whether the page has built its block `index`: one not built yet was
+ * never handed out.  Any thread may ask.  In the secure build the window is
+ * read first: a window opens only after the capacity has taken in the one
+ * before (page.c, window_build), so a block built in a window that has
+ * since closed is below the capacity read after it. */
+static inline bool hak_page_block_built(const hak_page_t* page, uint64_t index) {
+#if HAKMEM_SECURE
+  hak_window_t w = hak_page_window(page);
+  uint64_t k = index - w.base;
+  if (k < HAK_WINDOW_BLOCKS && (w.built >> k & 1)) return true;
+#endif
+  return index < hak_page_capacity(page);
+}
+
+/* Whether p starts a block its page has built. */
 static inline bool hak_is_block_start(const hak_page_t* page, const void* p) {
-  return hak_block_index(page, p) < __atomic_load_n(&page->capacity, __ATOMIC_RELAXED);
+  return hak_page_block_built(page, hak_block_index(page, p));
 }
 
 /* page->xthread_free packs the list of other threads' frees (a block
@@ -525,11 +557,11 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
   hak_track_close(block, sizeof(block->link));
 }
 
-/* Blocks of the page's open window not built yet: they count in its
- * capacity, but are neither free nor in use. */
-static inline size_t hak_page_window_left(const hak_page_t* page) {
+/* Blocks of the page's open window built so far: the page's, but past
+ * its capacity. */
+static inline size_t hak_page_window_built(const hak_page_t* page) {
 #if HAKMEM_SECURE
-  return page->window.left;
+  return (size_t)__builtin_popcount(page->window.built);
 #else
   (void)page;
   return 0;
@@ -659,7 +691,8 @@ static inline void hak_free_inline(void* p) {
     return;
   }
   hak_page_t* page = hak_segment_page_of(segment, p);
-  /* hak_is_block_start, as the owner may read the capacity. */
+  /* hak_is_block_start's test as the owner makes it, reading the capacity
+   * plainly (the secure build's open window aside: hak_free_slow's). */
   if (hak_likely(hak_is_owner(segment) && hak_block_index(page, p) < page->capacity &&
                  hak_free_local_quick(page, (hak_block_t*)p)))
     return;

@@ -134,12 +134,16 @@ typedef enum hak_page_use_e {
 #if HAKMEM_SECURE
 /* The secure build hands out blocks of an OS page or more in an order
  * drawn for eight at a time, a window, and builds each only when it is
- * needed (page.c, window_build). */
+ * needed (page.c, window_build).  The blocks of an open window are past
+ * the page's capacity until the last is built; then the window closes
+ * (all zero).  Other threads' frees read it (hak_is_block_start): eight
+ * bytes, written and read whole. */
 #define HAK_WINDOW_BLOCKS 8
-typedef struct hak_window_s {
+typedef struct __attribute__((aligned(8))) hak_window_s {
   uint32_t order; /* offsets from base of the blocks left, 4 bits each, next lowest */
-  uint16_t base;  /* the window's first block */
+  uint16_t base;  /* the window's first block: the page's capacity */
   uint8_t left;   /* its blocks not built yet */
+  uint8_t built;  /* bit k: block base + k is built */
 } hak_window_t;
 #endif
 
@@ -149,7 +153,7 @@ typedef struct hak_page_s {
   /* Owner thread only. */
   hak_block_t* free;     /* malloc pops, the owner's frees push */
   uint32_t used;         /* blocks handed out and not yet collected back */
-  uint16_t capacity;     /* blocks built, and those of the secure build's open window */
+  uint16_t capacity;     /* blocks built (the secure build's open window aside) */
   uint16_t reserved;     /* blocks that fit in the page */
   uint8_t in_use;        /* taken from the segment: a hak_page_use_t */
   uint8_t in_full;       /* in the heap's full queue */
@@ -175,7 +179,7 @@ typedef struct hak_page_s {
   uintptr_t free_tag;
   /* Bytes from start that the page's blocks span: where a link may lead. */
   uintptr_t span;
-  hak_window_t window; /* its blocks count in capacity */
+  hak_window_t window; /* page.c, window_build */
 #endif
 } __attribute__((aligned(64))) hak_page_t;
 

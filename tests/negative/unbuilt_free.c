@@ -1,10 +1,13 @@
 /* free and realloc of a block start that hakmem never handed out: a block
- * of a fresh page that the page has not built yet (argv[1]: small, 200-byte
- * blocks; or page, 5000-byte blocks on a medium page, which the secure build
- * hands out from windows of eight).  Each call is reported and ignored; the
- * page then builds that block as usual, and hands it out once.  Before
- * session 21 such a free went onto the page's free list, and the block was
- * handed out twice, silently. */
+ * of a fresh page that the page has not built yet.  argv[1] picks it:
+ *   small   200-byte blocks, 40 blocks past the first;
+ *   page    5000-byte blocks on a medium page, 40 blocks past the first
+ *           (past its window of eight in the secure build);
+ *   window  16 KiB blocks, the one past the first: in the secure build a
+ *           block of the first's window, which is open.
+ * Each call is reported and ignored; the page then builds that block as
+ * usual, and hands it out once.  Before session 21 such a free went onto
+ * the page's free list, and the block was handed out twice, silently. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -16,15 +19,24 @@ enum { COUNT = 400 };
 int main(int argc, char** argv)
 {
   CHECK(argc == 2);
-  size_t size = strcmp(argv[1], "page") == 0 ? 5000 : tier_size(argv[1]);
+  static const struct {
+    const char* name;
+    size_t size;
+    size_t blocks_on;
+  } cases[] = {{"small", 200, 40}, {"page", 5000, 40}, {"window", 16 * KiB, 1}};
+  size_t c = 0;
+  while (c < sizeof cases / sizeof cases[0] && strcmp(cases[c].name, argv[1]) != 0) c++;
+  CHECK(c < sizeof cases / sizeof cases[0]);
+  size_t size = cases[c].size;
   /* The first block of the size: its page is fresh, and has built a few
-   * KiB of blocks (one block, or a window of eight, at 5000 bytes). */
+   * KiB of blocks (of 4 KiB and more, one, or a window of eight). */
   char* first = malloc(size);
   CHECK(first != NULL);
   size_t stride = malloc_usable_size(first);
   CHECK(stride >= size);
-  /* 40 blocks on lies well past them, and inside the page. */
-  char* never = first + 40 * stride;
+  /* Inside the page: 40 blocks of 200 or 5000 bytes, and 2 of 16 KiB (the
+   * first is one of the window's eight), are less than it holds. */
+  char* never = first + cases[c].blocks_on * stride;
 
   free(launder(never));
   CHECK(malloc_usable_size(launder(never)) == 0);
