@@ -189,9 +189,8 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   size_t released = 0;
   /* A page kept in use by one long-lived block can otherwise hold on to
    * all the memory of a burst of its size (up to 512 KiB on a medium page).
-   * Not in the secure build: an un-built block has no free tag, so freeing
-   * it again would pass for a first free, and that build catches them all. */
-  for (size_t bin = 0; !HAKMEM_SECURE && bin < HAK_BIN_COUNT; bin++) {
+   * A block un-built is past the capacity: freeing it again is caught. */
+  for (size_t bin = 0; bin < HAK_BIN_COUNT; bin++) {
     for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
       released += hak_page_trim(page);
   }

@@ -203,17 +203,41 @@ void hak_page_collect(hak_page_t* page) {
 /* Blocks a page can hold at most: 8-byte blocks on a small page. */
 #define PAGE_BLOCKS_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)
 
+#if HAKMEM_SECURE
+/* The blocks of the page's open window not built yet, as bits from its
+ * base (none when it is closed). */
+static unsigned window_unbuilt(const hak_window_t* w) {
+  unsigned n = w->left + (unsigned)__builtin_popcount(w->built);
+  return ((1u << n) - 1) & ~(unsigned)w->built;
+}
+#endif
+
+/* Where the page's blocks that may be built end, and in free_bits its free
+ * blocks and, in the secure build, its open window's blocks not built yet:
+ * trimming closes that window. */
+static size_t trim_free_bits(hak_page_t* page, uint64_t* free_bits) {
+  size_t end = page->capacity;
+  for (hak_block_t* b = page->free; b != NULL; b = hak_block_next(page, b)) {
+    size_t i = (size_t)((uint8_t*)b - page->start) / page->block_size;
+    free_bits[i / 64] |= (uint64_t)1 << (i % 64);
+  }
+#if HAKMEM_SECURE
+  unsigned unbuilt = window_unbuilt(&page->window);
+  size_t base = page->window.base;
+  for (unsigned k = 0; k < HAK_WINDOW_BLOCKS; k++)
+    if (unbuilt >> k & 1) free_bits[(base + k) / 64] |= (uint64_t)1 << ((base + k) % 64);
+  if (page->window.left != 0) end = base + page->window.left + hak_page_window_built(page);
+#endif
+  return end;
+}
+
 size_t hak_page_trim(hak_page_t* page) {
   hak_page_collect(page);
   if (page->free == NULL) return 0;
-  size_t built = page->capacity;
   size_t bsize = page->block_size;
-  hak_assert(built <= PAGE_BLOCKS_MAX);
   uint64_t free_bits[PAGE_BLOCKS_MAX / 64] = {0};
-  for (hak_block_t* b = page->free; b != NULL; b = hak_block_next(page, b)) {
-    size_t i = (size_t)((uint8_t*)b - page->start) / bsize;
-    free_bits[i / 64] |= (uint64_t)1 << (i % 64);
-  }
+  size_t built = trim_free_bits(page, free_bits);
+  hak_assert(built <= PAGE_BLOCKS_MAX);
   size_t keep = built;
   while (keep > 0 && (free_bits[(keep - 1) / 64] >> ((keep - 1) % 64) & 1)) keep--;
   if (keep == built) return 0;
@@ -230,6 +254,19 @@ size_t hak_page_trim(hak_page_t* page) {
   if (tail != NULL) hak_block_set_next(page, tail, NULL);
   page->free = head;
   hak_page_set_capacity(page, keep);
+#if HAKMEM_SECURE
+  /* The window closes, after the capacity (hak_page_block_built): its
+   * blocks not built yet below keep are built now, onto the free list. */
+  unsigned unbuilt = window_unbuilt(&page->window);
+  for (unsigned k = 0; k < HAK_WINDOW_BLOCKS; k++) {
+    size_t i = (size_t)page->window.base + k;
+    if (!(unbuilt >> k & 1) || i >= keep) continue;
+    hak_block_t* block = (hak_block_t*)(page->start + i * bsize);
+    hak_block_set_next(page, block, page->free);
+    page->free = block;
+  }
+  hak_page_window_store(page, (hak_window_t){0});
+#endif
   /* The OS pages past the last block kept, up to the first 4 KiB boundary
    * past the last block built: nothing past it was ever touched. */
   uint8_t* from = page->start + keep * bsize;

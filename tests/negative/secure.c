@@ -4,8 +4,8 @@
  *  double_free_deep    a block freed twice with other frees in between (the
  *                      default build only sees the last block freed);
  *  double_free_remote  the second free comes from another thread;
- *  double_free_trim    the second free comes after malloc_trim, which in the
- *                      default build un-builds a page's free tail;
+ *  double_free_trim    the second free comes after malloc_trim, which
+ *                      un-builds a page's free tail;
  *  overwritten         a freed block's link is overwritten (a write after
  *                      free): malloc reports it instead of following it;
  *  overwritten_bit     so it does when only the link's lowest bit changes;
