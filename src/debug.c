@@ -67,8 +67,7 @@ void hak_check_segment(const hak_segment_t* segment) {
   }
   hak_assert(in_use == segment->used_pages);
   if (segment->kind != HAK_PAGE_LARGE && hak_load_relaxed(&segment->heap) != NULL)
-    hak_assert(segment->in_free_list ==
-               (segment->used_pages < segment->page_count - hak_segment_first_page(segment)));
+    hak_assert(segment->in_free_list == hak_segment_has_free_page(segment));
 }
 
 static void check_queue(const hak_heap_t* heap, size_t bin) {

@@ -122,7 +122,7 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     return;
   }
   hak_track_free(block);
-  if (hak_load_relaxed(&segment->thread_id) == hak_thread_id()) {
+  if (hak_is_owner(segment)) {
     hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
     /* The purger's request is taken here too: a nearly idle thread may never
      * search for a page, but its frees come this way when a page empties.

@@ -98,11 +98,6 @@ static size_t header_size_for(uint32_t page_count, size_t page_shift, size_t* gu
 #endif
 }
 
-/* Whether a page of s is free to take. */
-static bool segment_has_free_page(const hak_segment_t* s) {
-  return s->used_pages < s->page_count - hak_segment_first_page(s);
-}
-
 /* Where a segment's guard page is (0: none). */
 static size_t guard_offset(const hak_segment_t* s) {
   size_t guard;
@@ -269,7 +264,7 @@ hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_
   size_t area;
   uint8_t* start = page_area(s, i, &area);
   page_unpurge(s, i);
-  if (!segment_has_free_page(s)) free_list_remove(s);
+  if (!hak_segment_has_free_page(s)) free_list_remove(s);
   page->in_use = HAK_PAGE_IN_USE;
   hak_heap_purge_unlock(heap);
   hak_page_init(page, start, area, hak_bin_block_size(bin), bin);
@@ -636,7 +631,7 @@ hak_segment_t* hak_segment_reclaim(hak_heap_t* heap) {
   hak_store_release(&s->thread_id, heap->thread_id);
   hak_heap_purge_lock(heap);
   list_push(&heap->segments, s);
-  if (segment_has_free_page(s)) free_list_insert(s);
+  if (hak_segment_has_free_page(s)) free_list_insert(s);
   hak_heap_purge_unlock(heap);
   return s;
 }

@@ -351,6 +351,11 @@ static inline uintptr_t hak_thread_id(void) {
   return (uintptr_t)__builtin_thread_pointer();
 }
 
+/* Whether the calling thread owns the segment. */
+static inline bool hak_is_owner(const hak_segment_t* segment) {
+  return hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+}
+
 static inline hak_segment_t* hak_ptr_segment(const void* p) {
   return (hak_segment_t*)(((uintptr_t)p - 1) & ~(uintptr_t)HAK_SEGMENT_MASK);
 }
@@ -366,6 +371,11 @@ static inline bool hak_segment_map_contains(const void* segment) {
  * pages, segment.c). */
 static inline size_t hak_segment_first_page(const hak_segment_t* s) {
   return s->header_size >> s->page_shift;
+}
+
+/* Whether a page of s is free to take. */
+static inline bool hak_segment_has_free_page(const hak_segment_t* s) {
+  return s->used_pages < s->page_count - hak_segment_first_page(s);
 }
 
 static inline hak_page_t* hak_segment_page_of(hak_segment_t* segment, const void* p) {
@@ -585,7 +595,7 @@ static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_
  * asked.) */
 static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page,
                                         const hak_block_t* block) {
-  bool owner = hak_load_relaxed(&segment->thread_id) == hak_thread_id();
+  bool owner = hak_is_owner(segment);
   if (owner && page->used == 0) return true;
 #if HAKMEM_SECURE
   return page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block);
@@ -657,10 +667,6 @@ static inline hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
   *page = hak_segment_page_of(segment, p);
   if (hak_likely(hak_is_block_start(*page, p))) return (hak_block_t*)p;
   return hak_aligned_block_of(segment, *page, p);
-}
-
-static inline bool hak_is_owner(const hak_segment_t* segment) {
-  return hak_load_relaxed(&segment->thread_id) == hak_thread_id();
 }
 
 /* The owner's usual free of a block of its page: onto the free list, at

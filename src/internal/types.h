@@ -153,7 +153,9 @@ typedef struct hak_page_s {
   /* Owner thread only. */
   hak_block_t* free;     /* malloc pops, the owner's frees push */
   uint32_t used;         /* blocks handed out and not yet collected back */
-  uint16_t capacity;     /* blocks built (the secure build's open window aside) */
+  /* Blocks built (the secure build's open window aside); other threads
+   * read it too (hak_page_capacity). */
+  uint16_t capacity;
   uint16_t reserved;     /* blocks that fit in the page */
   uint8_t in_use;        /* taken from the segment: a hak_page_use_t */
   uint8_t in_full;       /* in the heap's full queue */
