@@ -14,6 +14,7 @@
  *   7 check          slot                 (usable size, ownership, pattern)
  *   8 handoff        slot                 (freed by another thread at the end)
  *   9 collect        slot force
+ *  10 bad pointer    slot kind call u32   (op_bad_pointer: never a live block)
  * A size is a tier byte then a big-endian u32 reduced into that tier.
  * Every live block is filled, to its usable size, with a per-block pattern
  * (sparse beyond 64 KiB: fill_pattern) that is verified before the block is
@@ -24,6 +25,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../pattern.h"
 
@@ -43,6 +47,7 @@ typedef struct {
   void* p;
   size_t size;   /* requested */
   size_t usable; /* filled with the pattern */
+  size_t align;  /* of an aligned allocation, whose block may start before p */
   uint64_t tag;
 } slot_t;
 
@@ -51,6 +56,11 @@ static slot_t handoff[SLOTS];
 static size_t handoff_count;
 static size_t budget;
 static uint64_t generation;
+
+/* The last addresses freed, for the bad-pointer op's stale pointers. */
+#define FREED 16
+static void* freed[FREED];
+static size_t freed_count;
 
 #define CHECK(cond, what)                                                    \
   do {                                                                       \
@@ -172,11 +182,17 @@ static void fill(slot_t* s, void* p, size_t size)
   CHECK(hak_owns(p), "block not owned");
   s->p = p;
   s->size = size;
+  s->align = 0;
   s->usable = hak_usable_size(p);
   CHECK(s->usable >= size, "usable size below the request");
   s->tag = ++generation * 0x9E3779B97F4A7C15ull ^ (uint64_t)(s - slots);
   fill_pattern(p, s->usable, s->tag);
   budget -= s->usable < budget ? s->usable : budget;
+}
+
+static void note_freed(void* p)
+{
+  freed[freed_count++ % FREED] = p;
 }
 
 static void release(slot_t* s)
@@ -185,6 +201,7 @@ static void release(slot_t* s)
   CHECK(hak_usable_size(s->p) == s->usable, "usable size changed");
   verify(s, s->p, s->usable);
   hak_free(s->p);
+  note_freed(s->p);
   s->p = NULL;
 }
 
@@ -220,6 +237,7 @@ static void resize(slot_t* s, size_t count, size_t elem)
   slot_t old = *s;
   void* q = count ? hak_reallocarray(s->p, count, elem) : hak_realloc(s->p, size);
   s->p = NULL;
+  if (old.p != NULL && q != old.p) note_freed(old.p);
   if (q == NULL) {
     /* hakmem frees the block on realloc(p, 0), as glibc does. */
     CHECK(size == 0, "realloc failed");
@@ -227,6 +245,7 @@ static void resize(slot_t* s, size_t count, size_t elem)
   }
   if (old.p != NULL) verify(&old, q, min_size(old.size, size));
   fill(s, q, size);
+  if (q == old.p) s->align = old.align; /* resized in place */
 }
 
 static void op_reallocarray(input_t* in, slot_t* s)
@@ -257,6 +276,7 @@ static void op_aligned_alloc(input_t* in, slot_t* s)
   }
   CHECK((uintptr_t)p % alignment == 0, "aligned_alloc misaligned");
   fill(s, p, size);
+  s->align = alignment;
 }
 
 static void op_posix_memalign(input_t* in, slot_t* s)
@@ -275,6 +295,7 @@ static void op_posix_memalign(input_t* in, slot_t* s)
   }
   CHECK(rc == 0 && (uintptr_t)p % alignment == 0, "posix_memalign failed or misaligned");
   fill(s, p, size);
+  s->align = alignment;
 }
 
 static void op_check(slot_t* s)
@@ -287,6 +308,159 @@ static void op_check(slot_t* s)
   size_t reach = s->usable < 4 * MIB ? s->usable : 4 * MIB;
   CHECK(hak_owns(s->p) && hak_owns((char*)s->p + reach - 1), "block not owned");
   CHECK(hak_usable_size(s->p) == s->usable, "usable size changed");
+  verify(s, s->p, s->usable);
+}
+
+/* ---- bad pointers ---------------------------------------------------------
+ * free, realloc and malloc_usable_size must answer a pointer that is not a
+ * live block's with one error line (none from malloc_usable_size, which
+ * returns 0) and leave the heap as it was: a block freed or later handed
+ * out twice would break a pattern. */
+
+/* Whether q may lie in a live block.  An aligned block may start up to its
+ * alignment before the pointer handed out, so that stretch counts too. */
+static int maybe_live(uintptr_t q)
+{
+  const slot_t* lists[2] = {slots, handoff};
+  size_t counts[2] = {SLOTS, handoff_count};
+  for (int l = 0; l < 2; l++)
+    for (size_t i = 0; i < counts[l]; i++) {
+      const slot_t* s = &lists[l][i];
+      uintptr_t from = (uintptr_t)s->p - s->align;
+      if (s->p != NULL && q - from < s->align + s->usable + 1) return 1;
+    }
+  return 0;
+}
+
+/* While hakmem is handed a bad pointer, its error lines are taken from its
+ * writes to stderr (tests/CMakeLists.txt links with -Wl,--wrap=write);
+ * any other output, a crash report's included, goes through. */
+static int capturing;
+static char captured[256];
+static size_t captured_len;
+
+ssize_t __real_write(int fd, const void* buf, size_t n);
+
+ssize_t __wrap_write(int fd, const void* buf, size_t n)
+{
+  static const char prefix[] = "hakmem: ";
+  if (capturing && fd == STDERR_FILENO && n >= sizeof prefix - 1 &&
+      memcmp(buf, prefix, sizeof prefix - 1) == 0 && captured_len + n < sizeof captured) {
+    memcpy(captured + captured_len, buf, n);
+    captured_len += n;
+    return (ssize_t)n;
+  }
+  return __real_write(fd, buf, n);
+}
+
+static void capture_start(void)
+{
+  captured_len = 0;
+  capturing = 1;
+}
+
+/* Ends the capture: the lines hakmem wrote meanwhile, NUL-terminated. */
+static const char* capture_end(void)
+{
+  capturing = 0;
+  captured[captured_len] = 0;
+  return captured;
+}
+
+/* Whether line is "hakmem: error: <what> at <q>\n"; any address will do
+ * when q is 0 (a reused pointer may be reported as its block's start). */
+static int error_line_is(const char* line, const char* what, uintptr_t q)
+{
+  char expect[160];
+  int n = q != 0 ? snprintf(expect, sizeof expect, "hakmem: error: %s at %#lx\n", what,
+                            (unsigned long)q)
+                 : snprintf(expect, sizeof expect, "hakmem: error: %s at 0x", what);
+  if (q != 0) return strcmp(line, expect) == 0;
+  const char* end = strchr(line, '\n');
+  return strncmp(line, expect, (size_t)n) == 0 && end != NULL && end[1] == 0;
+}
+
+/* Hands q, which is no live block's, to one of the three calls.  A freed
+ * pointer (reused) may also be reported as a double free. */
+static void bad_pointer_call(void* q, uint8_t call, int reused)
+{
+  const char* line;
+  capture_start();
+  switch (call % 3) {
+  case 0:
+    hak_free(q);
+    line = capture_end();
+    CHECK(error_line_is(line, "free(): invalid pointer", (uintptr_t)q) ||
+              (reused && (error_line_is(line, "free(): double free", 0) ||
+                          error_line_is(line, "free(): invalid pointer", 0))),
+          "free of a bad pointer not reported as one error");
+    break;
+  case 1: {
+    errno = 0;
+    void* r = hak_realloc(q, 64);
+    int err = errno;
+    line = capture_end();
+    CHECK(r == NULL && err == EINVAL, "realloc of a bad pointer did not fail with EINVAL");
+    CHECK(error_line_is(line, "realloc(): invalid pointer", (uintptr_t)q) ||
+              (reused && (error_line_is(line, "realloc(): pointer already freed", 0) ||
+                          error_line_is(line, "realloc(): invalid pointer", 0))),
+          "realloc of a bad pointer not reported as one error");
+    break;
+  }
+  case 2: {
+    size_t usable = hak_usable_size(q);
+    line = capture_end();
+    CHECK(line[0] == 0, "malloc_usable_size reported an error");
+    /* A freed block's start still has a size: it is a block. */
+    CHECK(reused || usable == 0, "usable size of a bad pointer");
+    break;
+  }
+  }
+}
+
+static int global_word;
+
+/* Kinds: 0 inside a live block (past its start); 1 an odd address near
+ * one; 2 the stack, a global or the libc heap; 3 a block just freed (a
+ * double free, which both builds catch at once); 4 (secure build only) one
+ * of the last blocks freed that is not live again. */
+static void op_bad_pointer(input_t* in, slot_t* s)
+{
+  uint8_t kind = take_u8(in) % 5;
+  uint8_t call = take_u8(in);
+  uint32_t r = take_u32(in);
+  if (kind == 2) {
+    int local = 0;
+    void* heap_block = malloc(32);
+    CHECK(heap_block != NULL, "libc malloc failed");
+    void* choices[3] = {&local, &global_word, heap_block};
+    bad_pointer_call((char*)choices[r % 3] + (r >> 8) % 16, call, 0);
+    free(heap_block);
+    return;
+  }
+  if (kind == 4) {
+#if HAKMEM_SECURE
+    void* q = freed[r % FREED];
+    if (q != NULL && !maybe_live((uintptr_t)q)) bad_pointer_call(q, call, 1);
+#endif
+    return;
+  }
+  if (s->p == NULL) return;
+  if (kind == 3) {
+    void* q = s->p;
+    release(s);
+    if (!maybe_live((uintptr_t)q)) bad_pointer_call(q, call, 1);
+    return;
+  }
+  uintptr_t q;
+  if (kind == 0) {
+    if (s->usable < 2) return;
+    q = (uintptr_t)s->p + 1 + r % (s->usable - 1);
+  } else {
+    /* Never a pointer hakmem hands out, even inside another live block. */
+    q = ((uintptr_t)s->p + (uintptr_t)((int32_t)r % (int32_t)(4 * MIB))) | 1;
+  }
+  bad_pointer_call((void*)q, call, 0);
   verify(s, s->p, s->usable);
 }
 
@@ -303,8 +477,10 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
   budget = INPUT_BUDGET;
   generation = 0;
   handoff_count = 0;
+  freed_count = 0;
+  memset(freed, 0, sizeof freed);
   while (in.n > 0) {
-    uint8_t op = take_u8(&in) % 10;
+    uint8_t op = take_u8(&in) % 11;
     slot_t* s = &slots[take_u8(&in) % SLOTS];
     switch (op) {
     case 0: {
@@ -333,6 +509,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
       s->p = NULL;
       break;
     case 9: hak_collect(take_u8(&in) & 1); break;
+    case 10: op_bad_pointer(&in, s); break;
     }
   }
   /* Cross-thread frees, then everything else: nothing outlives the input. */
