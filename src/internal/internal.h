@@ -510,16 +510,6 @@ static inline uint64_t hak_odd_inverse(uint64_t odd) {
  * the page with a probability of about 2^-42 at most (docs/security.md).
  * With valgrind the link word is opened only while it is read or written. */
 #if HAKMEM_SECURE
-static inline uintptr_t hak_rotl(uintptr_t x, unsigned r) {
-  r &= 63;
-  return (x << r) | (x >> ((64 - r) & 63));
-}
-
-static inline uintptr_t hak_rotr(uintptr_t x, unsigned r) {
-  r &= 63;
-  return (x >> r) | (x << ((64 - r) & 63));
-}
-
 /* Whether a decoded link leads inside the page's blocks (NULL does not). */
 static inline bool hak_link_in_page(const hak_page_t* page, const hak_block_t* next) {
   return (uintptr_t)next - (uintptr_t)page->start < page->span;
@@ -532,8 +522,7 @@ static inline hak_block_t* hak_block_link(const hak_page_t* page, const hak_bloc
   uintptr_t link = block->link;
   hak_track_close(block, sizeof(block->link));
 #if HAKMEM_SECURE
-  return (hak_block_t*)((hak_rotr(link, (unsigned)page->link_xor) * page->link_unmul) ^
-                        page->link_xor);
+  return (hak_block_t*)((link * page->link_unmul) ^ page->link_xor);
 #else
   (void)page;
   return (hak_block_t*)link;
@@ -555,8 +544,7 @@ static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block
                                       const hak_block_t* next) {
   hak_track_open_write(block, sizeof(block->link));
 #if HAKMEM_SECURE
-  block->link = hak_rotl(((uintptr_t)next ^ page->link_xor) * page->link_mul,
-                         (unsigned)page->link_xor);
+  block->link = ((uintptr_t)next ^ page->link_xor) * page->link_mul;
   /* volatile only so that gcc does not pack the two stores into one SSE
    * store, which takes four instructions where two stores take two. */
   *(volatile uintptr_t*)&block->free_tag = page->free_tag;

@@ -173,7 +173,7 @@ typedef struct hak_page_s {
   struct hak_page_s* prev;
 #if HAKMEM_SECURE
   /* Random per page (page.c): a free block's link is stored as
-   * rotl((next ^ link_xor) * link_mul, link_xor) and read back with
+   * (next ^ link_xor) * link_mul and read back with
    * link_unmul, the inverse of link_mul; a free block carries free_tag. */
   uintptr_t link_xor;
   uintptr_t link_mul;   /* odd */
