@@ -12,7 +12,8 @@
  *   5 posix_memalign slot align size
  *   6 free           slot
  *   7 check          slot                 (usable size, ownership, pattern)
- *   8 handoff        slot                 (freed by another thread at the end)
+ *   8 handoff        slot                 (freed by another thread at the end:
+ *                                         free_handoff)
  *   9 collect        slot force
  *  10 bad pointer    slot kind call u32   (op_bad_pointer: never a live block)
  * A size is a tier byte then a big-endian u32 reduced into that tier.
@@ -464,10 +465,23 @@ static void op_bad_pointer(input_t* in, slot_t* s)
   verify(s, s->p, s->usable);
 }
 
+/* Another thread frees the blocks handed off, each after a bad pointer
+ * inside it (the other threads' way through free, realloc and
+ * malloc_usable_size); the secure build's must catch a second free from
+ * that thread too. */
 static void* free_handoff(void* arg)
 {
   (void)arg;
-  for (size_t i = 0; i < handoff_count; i++) release(&handoff[i]);
+  for (size_t i = 0; i < handoff_count; i++) {
+    slot_t* s = &handoff[i];
+    void* p = s->p;
+    if (s->usable >= 2)
+      bad_pointer_call((char*)p + 1 + s->tag % (s->usable - 1), (uint8_t)(s->tag >> 8), 0);
+    release(s);
+#if HAKMEM_SECURE
+    if (!maybe_live((uintptr_t)p)) bad_pointer_call(p, (uint8_t)(s->tag >> 16), 1);
+#endif
+  }
   return NULL;
 }
 
