@@ -23,6 +23,20 @@ HAK_HOT_ENTRY void free(void* p) {
   hak_free_inline(p);
 }
 
+/* C23's sized frees: the size is the caller's promise, not checked (a
+ * wrong one is undefined behaviour there).  A program built against a libc
+ * that has them must not reach that libc's free with hakmem's blocks. */
+HAK_PUBLIC void free_sized(void* p, size_t size) {
+  (void)size;
+  hak_free_inline(p);
+}
+
+HAK_PUBLIC void free_aligned_sized(void* p, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  hak_free_inline(p);
+}
+
 HAK_PUBLIC void* calloc(size_t count, size_t size) {
   return hak_calloc(count, size);
 }

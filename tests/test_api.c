@@ -14,8 +14,11 @@
 #include "hakmem.h"
 #include "pattern.h"
 
-/* Current glibc headers no longer declare these; hakmem defines them all. */
+/* Current glibc headers no longer declare these, or do not yet (C23's
+ * sized frees); hakmem defines them all. */
 void cfree(void* p);
+void free_sized(void* p, size_t size);
+void free_aligned_sized(void* p, size_t alignment, size_t size);
 void* __libc_malloc(size_t size);
 void* __libc_calloc(size_t count, size_t size);
 void* __libc_realloc(void* p, size_t size);
@@ -421,6 +424,31 @@ static void test_cfree(void)
   }
 }
 
+/* A sized free frees: the block comes back from the next allocation of
+ * the same kind (a block kept beside it holds the page in use). */
+static void test_sized_free(void)
+{
+  for (size_t n = 8; n <= 4 * KiB; n *= 2) {
+    void* keep = malloc(n);
+    void* p = malloc(n);
+    check_block(&std_api, p, n, n < 16 ? n : 16);
+    free_sized(p, n);
+    void* again = malloc(n);
+    CHECK(again == p);
+    free(again);
+    free(keep);
+
+    keep = aligned_alloc(64, n);
+    p = aligned_alloc(64, n);
+    check_block(&std_api, p, n, 64);
+    free_aligned_sized(p, 64, n);
+    again = aligned_alloc(64, n);
+    CHECK(again == p);
+    free(again);
+    free(keep);
+  }
+}
+
 static void test_libc_names(void)
 {
   size_t page = page_size();
@@ -509,6 +537,7 @@ int main(void)
   test_memalign();
   test_page_allocs();
   test_cfree();
+  test_sized_free();
   test_libc_names();
   test_mixed_names();
   test_owns();
