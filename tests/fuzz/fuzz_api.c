@@ -381,8 +381,19 @@ static int error_line_is(const char* line, const char* what, uintptr_t q)
   return strncmp(line, expect, (size_t)n) == 0 && end != NULL && end[1] == 0;
 }
 
-/* Hands q, which is no live block's, to one of the three calls.  A freed
- * pointer (reused) may also be reported as a double free. */
+/* Whether line reports q as the invalid pointer it is, from call ("free()"
+ * or "realloc()"); a freed one (reused) may be reported as already freed,
+ * in words of its own, and by its block's address. */
+static int reports_bad_pointer(const char* line, const char* call, const char* freed, uintptr_t q,
+                               int reused)
+{
+  char invalid[64];
+  snprintf(invalid, sizeof invalid, "%s: invalid pointer", call);
+  if (error_line_is(line, invalid, q)) return 1;
+  return reused && (error_line_is(line, freed, 0) || error_line_is(line, invalid, 0));
+}
+
+/* Hands q, which is no live block's, to one of the three calls. */
 static void bad_pointer_call(void* q, uint8_t call, int reused)
 {
   const char* line;
@@ -391,9 +402,7 @@ static void bad_pointer_call(void* q, uint8_t call, int reused)
   case 0:
     hak_free(q);
     line = capture_end();
-    CHECK(error_line_is(line, "free(): invalid pointer", (uintptr_t)q) ||
-              (reused && (error_line_is(line, "free(): double free", 0) ||
-                          error_line_is(line, "free(): invalid pointer", 0))),
+    CHECK(reports_bad_pointer(line, "free()", "free(): double free", (uintptr_t)q, reused),
           "free of a bad pointer not reported as one error");
     break;
   case 1: {
@@ -402,9 +411,8 @@ static void bad_pointer_call(void* q, uint8_t call, int reused)
     int err = errno;
     line = capture_end();
     CHECK(r == NULL && err == EINVAL, "realloc of a bad pointer did not fail with EINVAL");
-    CHECK(error_line_is(line, "realloc(): invalid pointer", (uintptr_t)q) ||
-              (reused && (error_line_is(line, "realloc(): pointer already freed", 0) ||
-                          error_line_is(line, "realloc(): invalid pointer", 0))),
+    CHECK(reports_bad_pointer(line, "realloc()", "realloc(): pointer already freed", (uintptr_t)q,
+                              reused),
           "realloc of a bad pointer not reported as one error");
     break;
   }
