@@ -28,13 +28,13 @@ HAK_HOT_ENTRY void free(void* p) {
  * that has them must not reach that libc's free with hakmem's blocks. */
 HAK_PUBLIC void free_sized(void* p, size_t size) {
   (void)size;
-  hak_free_inline(p);
+  hak_free(p);
 }
 
 HAK_PUBLIC void free_aligned_sized(void* p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  hak_free_inline(p);
+  hak_free(p);
 }
 
 HAK_PUBLIC void* calloc(size_t count, size_t size) {

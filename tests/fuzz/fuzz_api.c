@@ -427,6 +427,12 @@ static void bad_pointer_call(void* q, uint8_t call, int reused)
   }
 }
 
+/* Hands over a pointer inside s's block, past its start. */
+static void probe_inside(const slot_t* s, uint32_t r, uint8_t call)
+{
+  if (s->usable >= 2) bad_pointer_call((char*)s->p + 1 + r % (s->usable - 1), call, 0);
+}
+
 static int global_word;
 
 /* Kinds: 0 inside a live block (past its start); 1 an odd address near
@@ -461,15 +467,13 @@ static void op_bad_pointer(input_t* in, slot_t* s)
     if (!maybe_live((uintptr_t)q)) bad_pointer_call(q, call, 1);
     return;
   }
-  uintptr_t q;
   if (kind == 0) {
-    if (s->usable < 2) return;
-    q = (uintptr_t)s->p + 1 + r % (s->usable - 1);
+    probe_inside(s, r, call);
   } else {
     /* Never a pointer hakmem hands out, even inside another live block. */
-    q = ((uintptr_t)s->p + (uintptr_t)((int32_t)r % (int32_t)(4 * MIB))) | 1;
+    uintptr_t q = ((uintptr_t)s->p + (uintptr_t)((int32_t)r % (int32_t)(4 * MIB))) | 1;
+    bad_pointer_call((void*)q, call, 0);
   }
-  bad_pointer_call((void*)q, call, 0);
   verify(s, s->p, s->usable);
 }
 
@@ -483,8 +487,7 @@ static void* free_handoff(void* arg)
   for (size_t i = 0; i < handoff_count; i++) {
     slot_t* s = &handoff[i];
     void* p = s->p;
-    if (s->usable >= 2)
-      bad_pointer_call((char*)p + 1 + s->tag % (s->usable - 1), (uint8_t)(s->tag >> 8), 0);
+    probe_inside(s, (uint32_t)s->tag, (uint8_t)(s->tag >> 8));
     release(s);
 #if HAKMEM_SECURE
     if (!maybe_live((uintptr_t)p)) bad_pointer_call(p, (uint8_t)(s->tag >> 16), 1);
