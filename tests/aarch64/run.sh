@@ -26,16 +26,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-aarch64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 unset LD_PRELOAD HAKMEM_LIB HAKMEM_VERBOSE
 
-# quietly LOG CMD...: runs CMD with its output in LOG, shown only on failure.
-quietly() {
-  local log=$1
-  shift
-  if ! "$@" >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
-    echo "FAIL: $*" >&2
-    exit 1
-  fi
-}
+. "$source/tests/quietly.sh"
 
 quietly "$work/configure.log" cmake -S "$source" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \

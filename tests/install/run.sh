@@ -33,15 +33,7 @@ fail() {
   exit 1
 }
 
-# quietly LOG CMD...: runs CMD with its output in LOG, shown only on failure.
-quietly() {
-  local log=$1
-  shift
-  if ! "$@" >"$log" 2>&1; then
-    cat "$log" >&2
-    fail "$*"
-  fi
-}
+. "$here/../quietly.sh"
 
 # run_consumer NAME CMD...: the consumer must run and say hakmem owns its block.
 run_consumer() {
