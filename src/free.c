@@ -140,13 +140,30 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   hak_purger_poll();
 }
 
+#if HAKMEM_SECURE
+/* The owner's free of a block of its page's open window.  Not inlined, so
+ * that hak_free_slow saves no registers for the call. */
+static hak_noinline void free_window_block(hak_segment_t* segment, hak_page_t* page,
+                                           hak_block_t* block) {
+  hak_page_window_return(page);
+  hak_free_block(segment, page, block);
+}
+#endif
+
 void hak_free_slow(void* p) {
   hak_segment_t* segment = hak_ptr_segment(p);
   hak_page_t* page = hak_segment_page_of(segment, p);
-  if (hak_unlikely(!hak_is_block_start(page, p))) {
+  uint64_t index = hak_block_index(page, p);
+  if (hak_unlikely(!hak_page_block_built(page, index))) {
     hak_free_interior(p);
     return;
   }
+#if HAKMEM_SECURE
+  if (index >= hak_page_capacity(page) && hak_is_owner(segment)) {
+    free_window_block(segment, page, (hak_block_t*)p);
+    return;
+  }
+#endif
   hak_free_block(segment, page, (hak_block_t*)p);
 }
 

@@ -116,6 +116,7 @@ static hak_window_t window_open(hak_heap_t* heap, hak_page_t* page) {
   shuffle(heap, order, n);
   uint32_t packed = 0;
   for (size_t i = n; i-- > 0;) packed = packed << 4 | order[i];
+  page->window_returns = 0;
   return (hak_window_t){.order = packed, .base = page->capacity, .left = (uint8_t)n};
 }
 
@@ -138,6 +139,39 @@ static void window_build(hak_heap_t* heap, hak_page_t* page) {
     w = (hak_window_t){0};
   }
   hak_page_window_store(page, w);
+}
+
+/* Closes the page's open window, whose blocks below end the capacity has
+ * taken in: those not built yet are built now, in the window's order, after
+ * the free list's last block, so that the blocks freed last stay first. */
+static void window_close(hak_page_t* page, size_t end) {
+  hak_window_t w = page->window;
+  hak_block_t* tail = NULL;
+  for (hak_block_t* b = page->free; b != NULL; b = hak_block_next(page, b)) tail = b;
+  for (; w.left > 0; w.left--, w.order >>= 4) {
+    size_t i = (size_t)w.base + (w.order & 15);
+    if (i >= end) continue;
+    hak_block_t* block = (hak_block_t*)(page->start + i * page->block_size);
+    hak_block_set_next(page, block, NULL);
+    if (tail == NULL) page->free = block;
+    else hak_block_set_next(page, tail, block);
+    tail = block;
+  }
+  hak_page_window_store(page, (hak_window_t){0});
+}
+
+/* A bin with a few live blocks of 4 KiB or more recycles its window's
+ * built blocks and may never build the rest, so the window never closes,
+ * and each free of its blocks, past the capacity, takes the slow path (and
+ * a branch of free's fast path that mispredicts).  After a window's worth
+ * of such frees the window closes: its blocks not built yet are built,
+ * which touches the first OS page of each. */
+void hak_page_window_return(hak_page_t* page) {
+  if (++page->window_returns < HAK_WINDOW_BLOCKS) return;
+  hak_window_t w = page->window;
+  size_t end = (size_t)w.base + w.left + (size_t)__builtin_popcount(w.built);
+  hak_page_set_capacity(page, end);
+  window_close(page, end);
 }
 #else
 #define LINK_MAX SIZE_MAX
@@ -255,17 +289,8 @@ size_t hak_page_trim(hak_page_t* page) {
   page->free = head;
   hak_page_set_capacity(page, keep);
 #if HAKMEM_SECURE
-  /* The window closes, after the capacity (hak_page_block_built): its
-   * blocks not built yet below keep are built now, onto the free list. */
-  unsigned unbuilt = window_unbuilt(&page->window);
-  for (unsigned k = 0; k < HAK_WINDOW_BLOCKS; k++) {
-    size_t i = (size_t)page->window.base + k;
-    if (!(unbuilt >> k & 1) || i >= keep) continue;
-    hak_block_t* block = (hak_block_t*)(page->start + i * bsize);
-    hak_block_set_next(page, block, page->free);
-    page->free = block;
-  }
-  hak_page_window_store(page, (hak_window_t){0});
+  /* The window closes after the capacity (hak_page_block_built). */
+  window_close(page, keep);
 #endif
   /* The OS pages past the last block kept, up to the first 4 KiB boundary
    * past the last block built: nothing past it was ever touched. */

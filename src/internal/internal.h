@@ -251,6 +251,11 @@ void hak_page_collect(hak_page_t* page);
  * and their memory given back; returns the bytes.  Free blocks below a live
  * one stay, since the free list runs through them. */
 size_t hak_page_trim(hak_page_t* page);
+#if HAKMEM_SECURE
+/* The owner frees a built block of the page's open window, before the
+ * block goes back to the free list (see page.c). */
+void hak_page_window_return(hak_page_t* page);
+#endif
 void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page);
 void hak_page_queue_remove(hak_heap_t* heap, hak_page_t* page);
 void hak_page_unfull(hak_page_t* page);

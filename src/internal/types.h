@@ -182,6 +182,8 @@ typedef struct hak_page_s {
   /* Bytes from start that the page's blocks span: where a link may lead. */
   uintptr_t span;
   hak_window_t window; /* page.c, window_build */
+  /* The owner's frees of blocks of the open window (hak_page_window_return). */
+  uint8_t window_returns;
 #endif
 } __attribute__((aligned(64))) hak_page_t;
 

@@ -14,7 +14,9 @@
  *  guard_reused        so it does in a segment made of a freed one's cached
  *                      mapping, where the guard page was left in place;
  *  random_order        blocks of a fresh page come in no predictable order;
- *  random_order_big    so do blocks of 4 KiB and more, built one at a time. */
+ *  random_order_big    so do blocks of 4 KiB and more, built one at a time;
+ *  window_recycled     a window of such blocks that its bin recycles closes,
+ *                      and each of its blocks is still handed out once. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -204,6 +206,50 @@ static void random_order_big(void)
   check_random_order(16 << 10);
 }
 
+/* A bin that recycles a block of 16 KiB never builds the rest of its page's
+ * window of eight; after eight frees of the window's blocks the window closes
+ * and builds them (page.c, hak_page_window_return).  A free of one of them
+ * that was never handed out is reported (a double free now: it is built and
+ * free), and each is handed out once. */
+static void window_recycled(void)
+{
+  enum { WINDOW = 8, BIG_BLOCK = 16 << 10 };
+  /* A medium block of another size first, so that the 16 KiB blocks get a
+   * page of their own, whose first eight blocks are the first window. */
+  char* other = malloc(2000);
+  char* keep = malloc(BIG_BLOCK);
+  CHECK(other != NULL && keep != NULL);
+  size_t stride = malloc_usable_size(keep);
+  char* start = (char*)medium_page_of(keep);
+  CHECKF(keep < start + WINDOW * stride, "the first 16 KiB block %p lies past its page's first "
+         "window", (void*)keep);
+  for (int i = 0; i < WINDOW; i++) free(malloc(BIG_BLOCK));
+
+  static block_t window[WINDOW];
+  window[0] = (block_t){keep, BIG_BLOCK, 0};
+  window[1] = (block_t){malloc(BIG_BLOCK), BIG_BLOCK, 1};
+  char* never = start;
+  while (never == keep || never == window[1].p) never += stride;
+  free(launder(never));
+
+  int seen = 0;
+  for (int i = 0; i < WINDOW; i++) {
+    if (i >= 2) window[i] = (block_t){malloc(BIG_BLOCK), BIG_BLOCK, (uint64_t)i};
+    char* p = window[i].p;
+    CHECKF(p >= start && p < start + WINDOW * stride && (size_t)(p - start) % stride == 0,
+           "block %d (%p) is not one of the window's", i, (void*)p);
+    pattern_fill(p, BIG_BLOCK, window[i].tag);
+    seen += p == never;
+  }
+  for (int i = 0; i < WINDOW; i++) {
+    CHECKF(pattern_mismatch(window[i].p, BIG_BLOCK, window[i].tag) == SIZE_MAX,
+           "the block at %p was handed out twice", window[i].p);
+    free(window[i].p);
+  }
+  CHECKF(seen == 1, "the block never handed out before came %d times", seen);
+  free(other);
+}
+
 int main(int argc, char** argv)
 {
   CHECK(argc == 2);
@@ -218,7 +264,8 @@ int main(int argc, char** argv)
                {"guard", guard},
                {"guard_reused", guard_reused},
                {"random_order", random_order},
-               {"random_order_big", random_order_big}};
+               {"random_order_big", random_order_big},
+               {"window_recycled", window_recycled}};
   size_t i = 0;
   while (i < sizeof cases / sizeof cases[0] && strcmp(cases[i].name, argv[1]) != 0) i++;
   CHECKF(i < sizeof cases / sizeof cases[0], "unknown case %s", argv[1]);
