@@ -125,6 +125,16 @@ static hak_window_t window_open(hak_heap_t* heap, hak_page_t* page) {
   return (hak_window_t){.order = packed, .base = page->capacity, .left = (uint8_t)n};
 }
 
+/* The window's blocks, built or not (none when it is closed). */
+static unsigned window_blocks(const hak_window_t* w) {
+  return w->left + (unsigned)__builtin_popcount(w->built);
+}
+
+/* The blocks of the window not built yet, as bits from its base. */
+static unsigned window_unbuilt(const hak_window_t* w) {
+  return ((1u << window_blocks(w)) - 1) & ~(unsigned)w->built;
+}
+
 /* Builds the window's next block.  The window's blocks stay past the
  * capacity, a free of one not built yet caught (hak_is_block_start), until
  * the last is built: the capacity then takes them in, before the window
@@ -140,7 +150,7 @@ static void window_build(hak_heap_t* heap, hak_page_t* page) {
   w.left--;
   w.built |= (uint8_t)(1u << k);
   if (w.left == 0) {
-    hak_page_set_capacity(page, w.base + (size_t)__builtin_popcount(w.built));
+    hak_page_set_capacity(page, (size_t)w.base + window_blocks(&w));
     w = (hak_window_t){0};
   }
   hak_page_window_store(page, w);
@@ -173,8 +183,7 @@ static void window_close(hak_page_t* page, size_t end) {
  * which touches the first OS page of each. */
 void hak_page_window_return(hak_page_t* page) {
   if (++page->window_returns < HAK_WINDOW_BLOCKS) return;
-  hak_window_t w = page->window;
-  size_t end = (size_t)w.base + w.left + (size_t)__builtin_popcount(w.built);
+  size_t end = (size_t)page->window.base + window_blocks(&page->window);
   hak_page_set_capacity(page, end);
   window_close(page, end);
 }
@@ -242,15 +251,6 @@ void hak_page_collect(hak_page_t* page) {
 /* Blocks a page can hold at most: 8-byte blocks on a small page. */
 #define PAGE_BLOCKS_MAX (((size_t)1 << HAK_SMALL_PAGE_SHIFT) / 8)
 
-#if HAKMEM_SECURE
-/* The blocks of the page's open window not built yet, as bits from its
- * base (none when it is closed). */
-static unsigned window_unbuilt(const hak_window_t* w) {
-  unsigned n = w->left + (unsigned)__builtin_popcount(w->built);
-  return ((1u << n) - 1) & ~(unsigned)w->built;
-}
-#endif
-
 /* Where the page's blocks that may be built end, and in free_bits its free
  * blocks and, in the secure build, its open window's blocks not built yet:
  * trimming closes that window. */
@@ -265,7 +265,7 @@ static size_t trim_free_bits(hak_page_t* page, uint64_t* free_bits) {
   size_t base = page->window.base;
   for (unsigned k = 0; k < HAK_WINDOW_BLOCKS; k++)
     if (unbuilt >> k & 1) free_bits[(base + k) / 64] |= (uint64_t)1 << ((base + k) % 64);
-  if (page->window.left != 0) end = base + page->window.left + hak_page_window_built(page);
+  if (page->window.left != 0) end = base + window_blocks(&page->window);
 #endif
   return end;
 }
