@@ -47,8 +47,8 @@ hak_block_t* hak_free_list_corrupt(const void* block) {
   return NULL;
 }
 
-void* hak_page_pop_last(hak_page_t* page, hak_block_t* next) {
-  if (next != NULL) hak_free_list_corrupt(page->free);
+void* hak_page_pop_unsealed(hak_page_t* page) {
+  hak_free_list_corrupt(page->free);
   return hak_page_take(page, page->free, NULL);
 }
 #endif

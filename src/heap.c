@@ -85,13 +85,10 @@ static hak_page_t* block_page(const hak_block_t* block) {
   return hak_segment_page_of(hak_ptr_segment(block), block);
 }
 
-/* The delayed list links blocks of any of the heap's pages. */
+/* The delayed list links blocks of any of the heap's pages, each link
+ * under the keys of its own block's page. */
 static hak_block_t* delayed_next(const hak_block_t* block) {
-  hak_block_t* next = hak_block_link(block_page(block), block);
-#if HAKMEM_SECURE
-  if (next != NULL && hak_page_of_block(next) == NULL) return hak_free_list_corrupt(block);
-#endif
-  return next;
+  return hak_block_next(block_page(block), block);
 }
 
 static void delayed_push_back(hak_heap_t* heap, hak_block_t* first, hak_block_t* last) {

@@ -51,7 +51,6 @@ void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_s
   page->div_inv = hak_odd_inverse(block_size >> shift);
   page->div_shift = (uint8_t)shift;
 #if HAKMEM_SECURE
-  page->span = (uintptr_t)page->reserved * block_size;
   hak_page_window_store(page, (hak_window_t){0});
 #endif
   hak_store_relaxed(&page->xthread_free, 0);
@@ -67,11 +66,15 @@ static uint64_t heap_random(hak_heap_t* heap) {
   return z ^ (z >> 31);
 }
 
+/* The tag's top bit is clear and the key's set, so that no stored link
+ * (a block address below 2^63, or NULL, xored with the key) xors to the
+ * tag with 0, which malloc leaves in the second word, nor is the tag 0,
+ * which a zeroed block's two words xor to: no live block is sealed unless
+ * its program wrote the tag there. */
 static void page_set_keys(hak_heap_t* heap, hak_page_t* page) {
-  page->link_xor = heap_random(heap);
-  page->link_mul = heap_random(heap) | 1;
-  page->link_unmul = hak_odd_inverse(page->link_mul);
-  page->free_tag = heap_random(heap);
+  const uintptr_t top = (uintptr_t)1 << 63;
+  page->link_key = heap_random(heap) | top;
+  page->free_tag = (heap_random(heap) & ~top) | 1;
 }
 
 /* The secure build hands out a page's new blocks in random order, so that

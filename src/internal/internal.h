@@ -507,17 +507,28 @@ static inline uint64_t hak_odd_inverse(uint64_t odd) {
 
 /* ---- free-list links ------------------------------------------------------
  * A link is read and written only here.  In the secure build it is stored
- * encoded with the keys of the page the block belongs to, and a decoded link
- * must lead inside that page's blocks, so that an overwritten free block
- * cannot make malloc return an address outside them.  The multiply carries
- * any change to the stored word into every higher bit of the decoded one,
- * so an overwrite that does not know the keys, even of one bit, lands in
- * the page with a probability of about 2^-42 at most (docs/security.md).
+ * xored with a key of the page the block belongs to, and the block's second
+ * word seals it: the stored link xored with the page's free tag.  A write
+ * to a free block that does not know the tag breaks the seal (a change to
+ * one word always does, to both but with a chance of 2^-64), and malloc
+ * follows no link whose seal is broken, so that it never returns an address
+ * a write after free chose.  Decoding is a single xor, on the chain from one
+ * malloc to the next; the seal is checked beside it (docs/security.md).
  * With valgrind the link word is opened only while it is read or written. */
 #if HAKMEM_SECURE
-/* Whether a decoded link leads inside the page's blocks (NULL does not). */
-static inline bool hak_link_in_page(const hak_page_t* page, const hak_block_t* next) {
-  return (uintptr_t)next - (uintptr_t)page->start < page->span;
+/* Whether a free block's two words still are as hakmem wrote them.  A
+ * live block's are not: malloc clears the second word, and page.c picks
+ * keys that no stored link xors to the tag with. */
+static inline bool hak_block_sealed(const hak_page_t* page, const hak_block_t* block) {
+  return (block->link ^ block->seal) == page->free_tag;
+}
+
+/* hak_block_sealed of a block on a free list. */
+static inline bool hak_free_block_sealed(const hak_page_t* page, const hak_block_t* block) {
+  hak_track_open_read(block, sizeof(*block));
+  bool sealed = hak_block_sealed(page, block);
+  hak_track_close(block, sizeof(*block));
+  return sealed;
 }
 #endif
 
@@ -527,37 +538,37 @@ static inline hak_block_t* hak_block_link(const hak_page_t* page, const hak_bloc
   uintptr_t link = block->link;
   hak_track_close(block, sizeof(block->link));
 #if HAKMEM_SECURE
-  return (hak_block_t*)((link * page->link_unmul) ^ page->link_xor);
+  return (hak_block_t*)(link ^ page->link_key);
 #else
   (void)page;
   return (hak_block_t*)link;
 #endif
 }
 
-/* The next block of a list within block's page. */
+/* The next block of a list of free blocks. */
 static inline hak_block_t* hak_block_next(const hak_page_t* page, const hak_block_t* block) {
-  hak_block_t* next = hak_block_link(page, block);
 #if HAKMEM_SECURE
-  if (hak_unlikely(next != NULL && !hak_link_in_page(page, next)))
-    return hak_free_list_corrupt(block);
+  if (hak_unlikely(!hak_free_block_sealed(page, block))) return hak_free_list_corrupt(block);
 #endif
-  return next;
+  return hak_block_link(page, block);
 }
 
-/* Links block (of page) to next; in the secure build also marks it free. */
+/* Links block (of page) to next; in the secure build also seals it, which
+ * marks it free. */
 static inline void hak_block_set_next(const hak_page_t* page, hak_block_t* block,
                                       const hak_block_t* next) {
-  hak_track_open_write(block, sizeof(block->link));
+  hak_track_open_write(block, sizeof(*block));
 #if HAKMEM_SECURE
-  block->link = ((uintptr_t)next ^ page->link_xor) * page->link_mul;
+  uintptr_t link = (uintptr_t)next ^ page->link_key;
+  block->link = link;
   /* volatile only so that gcc does not pack the two stores into one SSE
    * store, which takes four instructions where two stores take two. */
-  *(volatile uintptr_t*)&block->free_tag = page->free_tag;
+  *(volatile uintptr_t*)&block->seal = link ^ page->free_tag;
 #else
   (void)page;
   block->link = (uintptr_t)next;
 #endif
-  hak_track_close(block, sizeof(block->link));
+  hak_track_close(block, sizeof(*block));
 }
 
 /* Blocks of the page's open window built so far: the page's, but past
@@ -575,7 +586,7 @@ static inline size_t hak_page_window_built(const hak_page_t* page) {
  * the secure build, any such block; otherwise only the last one freed. */
 static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_t* block) {
 #if HAKMEM_SECURE
-  return block->free_tag == page->free_tag;
+  return hak_block_sealed(page, block);
 #else
   return block == page->free;
 #endif
@@ -583,7 +594,7 @@ static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_
 
 /* True when the block is certainly free already: on this thread's page, it
  * heads the free list, or the page has no block in use; in the secure
- * build, any block with its page's free tag (a huge page has none).
+ * build, any sealed block (a huge page has none).
  * (Anything deeper would cost a list walk; other threads' pages cannot be
  * asked.) */
 static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page,
@@ -602,7 +613,7 @@ static inline void* hak_page_take(hak_page_t* page, hak_block_t* block, hak_bloc
   page->free = next;
   page->used++;
 #if HAKMEM_SECURE
-  block->free_tag = 0;
+  block->seal = 0;
 #endif
   hak_hot_stat(bin_allocs[page->bin], 1);
   hak_track_malloc(block, page->block_size, false);
@@ -610,20 +621,19 @@ static inline void* hak_page_take(hak_page_t* page, hak_block_t* block, hak_bloc
 }
 
 #if HAKMEM_SECURE
-/* hak_page_pop when the first block's link, next, leads outside the page:
- * the end of the list, or a bad link, which is reported and ends the list
- * there.  A tail call, so that the fast path saves no registers for it. */
-hak_cold void* hak_page_pop_last(hak_page_t* page, hak_block_t* next);
+/* hak_page_pop when the seal of the page's first free block is broken:
+ * reported, and the list ends there.  A tail call, so that the fast path
+ * saves no registers for it. */
+hak_cold void* hak_page_pop_unsealed(hak_page_t* page);
 #endif
 
 /* Takes the first free block of a page that has one. */
 static inline void* hak_page_pop(hak_page_t* page) {
   hak_block_t* block = page->free;
-  hak_block_t* next = hak_block_link(page, block);
 #if HAKMEM_SECURE
-  if (hak_unlikely(!hak_link_in_page(page, next))) return hak_page_pop_last(page, next);
+  if (hak_unlikely(!hak_free_block_sealed(page, block))) return hak_page_pop_unsealed(page);
 #endif
-  return hak_page_take(page, block, next);
+  return hak_page_take(page, block, hak_block_link(page, block));
 }
 
 /* Gives a block back to its page's free list (owner thread). */

@@ -91,12 +91,13 @@ typedef enum hak_page_kind_e {
 
 /* A free block.  Its first word links it into a list; read and write it only
  * through hak_block_next and hak_block_set_next, which encode it in the
- * secure build.  There a free block also carries its page's free tag, which
- * is how a double free is told from a live block. */
+ * secure build.  There the second word seals the first with the page's
+ * free tag, which is how an overwritten link, and a double free, are told
+ * from a free block and a live one. */
 typedef struct hak_block_s {
   uintptr_t link;
 #if HAKMEM_SECURE
-  uintptr_t free_tag;
+  uintptr_t seal; /* link ^ its page's free_tag */
 #endif
 } hak_block_t;
 
@@ -172,15 +173,11 @@ typedef struct hak_page_s {
   struct hak_page_s* next;
   struct hak_page_s* prev;
 #if HAKMEM_SECURE
-  /* Random per page (page.c): a free block's link is stored as
-   * (next ^ link_xor) * link_mul and read back with
-   * link_unmul, the inverse of link_mul; a free block carries free_tag. */
-  uintptr_t link_xor;
-  uintptr_t link_mul;   /* odd */
-  uintptr_t link_unmul; /* link_mul * link_unmul == 1 (mod 2^64) */
+  /* Random per page (page.c, page_set_keys): a free block's link is stored
+   * as next ^ link_key, and its second word is that xored with free_tag
+   * (internal.h, hak_block_set_next). */
+  uintptr_t link_key;
   uintptr_t free_tag;
-  /* Bytes from start that the page's blocks span: where a link may lead. */
-  uintptr_t span;
   hak_window_t window; /* page.c, window_build */
   /* The owner's frees of blocks of the open window (hak_page_window_return). */
   uint8_t window_returns;

@@ -9,6 +9,8 @@
  *  overwritten         a freed block's link is overwritten (a write after
  *                      free): malloc reports it instead of following it;
  *  overwritten_bit     so it does when only the link's lowest bit changes;
+ *  overwritten_seal    and when only the block's second word, which seals
+ *                      the link, changes (malloc cannot tell which did);
  *  guard               reading up from a segment's start faults on the guard
  *                      page before the first block;
  *  guard_reused        so it does in a segment made of a freed one's cached
@@ -80,9 +82,10 @@ static void double_free_trim(void)
 
 static char target[SIZE];
 
-/* a heads the free list, then b: change a's link as a write after free
- * would, and malloc must hand out a, report the link and not follow it. */
-static void overwrite_link(void (*change)(char* link))
+/* a heads the free list, then b: change a's first words as a write after
+ * free would, and malloc must hand out a, report the link and not follow
+ * it. */
+static void overwrite_link(void (*change)(char* block))
 {
   char* a = malloc(SIZE);
   char* b = malloc(SIZE);
@@ -100,14 +103,19 @@ static void overwrite_link(void (*change)(char* link))
   free(y);
 }
 
-static void point_at_target(char* link)
+static void point_at_target(char* block)
 {
-  memcpy(link, &(char*){target}, sizeof(char*));
+  memcpy(block, &(char*){target}, sizeof(char*));
 }
 
-static void flip_lowest_bit(char* link)
+static void flip_lowest_bit(char* block)
 {
-  link[0] ^= 1;
+  block[0] ^= 1;
+}
+
+static void flip_seal_bit(char* block)
+{
+  block[sizeof(char*)] ^= 1;
 }
 
 static void overwritten(void)
@@ -118,6 +126,11 @@ static void overwritten(void)
 static void overwritten_bit(void)
 {
   overwrite_link(flip_lowest_bit);
+}
+
+static void overwritten_seal(void)
+{
+  overwrite_link(flip_seal_bit);
 }
 
 static sigjmp_buf fault_jump;
@@ -261,6 +274,7 @@ int main(int argc, char** argv)
                {"double_free_trim", double_free_trim},
                {"overwritten", overwritten},
                {"overwritten_bit", overwritten_bit},
+               {"overwritten_seal", overwritten_seal},
                {"guard", guard},
                {"guard_reused", guard_reused},
                {"random_order", random_order},
