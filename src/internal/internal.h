@@ -510,10 +510,11 @@ static inline uint64_t hak_odd_inverse(uint64_t odd) {
  * xored with a key of the page the block belongs to, and the block's second
  * word seals it: the stored link xored with the page's free tag.  A write
  * to a free block that does not know the tag breaks the seal (a change to
- * one word always does, to both but with a chance of 2^-64), and malloc
- * follows no link whose seal is broken, so that it never returns an address
- * a write after free chose.  Decoding is a single xor, on the chain from one
- * malloc to the next; the seal is checked beside it (docs/security.md).
+ * one word always does, to both but with a chance of 2^-62: the tag has 62
+ * random bits), and malloc follows no link whose seal is broken, so that it
+ * never returns an address a write after free chose.  Decoding is a single
+ * xor, on the chain from one malloc to the next; the seal is checked beside
+ * it (docs/security.md).
  * With valgrind the link word is opened only while it is read or written. */
 #if HAKMEM_SECURE
 /* Whether a free block's two words still are as hakmem wrote them.  A
