@@ -125,9 +125,60 @@ size_t hak_os_purge(void* p, size_t size) {
 }
 
 #if HAKMEM_SECURE
+#ifndef MADV_GUARD_INSTALL /* Linux 6.13; older headers lack it */
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+#ifndef MADV_POPULATE_READ /* Linux 5.14 */
+#define MADV_POPULATE_READ 22
+#endif
+
+/* Whether the kernel's guard markers work here.  They make pages fault as
+ * mprotect does, but without cutting their mapping in three, so that a
+ * segment stays one mapping, which mremap moves whole, a page table at a
+ * time (docs/security.md).  An emulator may take the madvise and do nothing
+ * (qemu-user does): the kernel must then fail to fault the page in. */
+static bool probe_guard_markers(void) {
+  size_t page = hak_os_page_size();
+  uint8_t* p = os_mmap(NULL, page, 0);
+  if (p == NULL) return false;
+  int saved = errno;
+  bool works = madvise(p, page, MADV_POPULATE_READ) == 0 &&
+               madvise(p, page, MADV_GUARD_INSTALL) == 0 &&
+               madvise(p, page, MADV_POPULATE_READ) == -1 && errno == EFAULT;
+  errno = saved;
+  os_munmap(p, page);
+  return works;
+}
+
+static bool guard_markers(void) {
+  enum { UNKNOWN, YES, NO };
+  static _Atomic(int) answer = UNKNOWN;
+  int known = atomic_load_explicit(&answer, memory_order_relaxed);
+  if (known == UNKNOWN) {
+    known = probe_guard_markers() ? YES : NO;
+    atomic_store_explicit(&answer, known, memory_order_relaxed);
+  }
+  return known == YES;
+}
+
+/* Set once a guard page had to be made with mprotect: a marker is refused
+ * in a locked mapping (mlockall), and the probe may have said no. */
+static _Atomic(bool) guards_by_mprotect;
+
 void hak_os_guard(void* p, size_t size, bool on) {
   int saved = errno;
-  mprotect(p, size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
+  bool marked = false;
+  if (guard_markers()) {
+    hak_stat_add(madvise_calls, 1);
+    marked = madvise(p, size, on ? MADV_GUARD_INSTALL : MADV_GUARD_REMOVE) == 0;
+  }
+  if (on && !marked) {
+    atomic_store_explicit(&guards_by_mprotect, true, memory_order_relaxed);
+    mprotect(p, size, PROT_NONE);
+  } else if (!on && (!marked || atomic_load_explicit(&guards_by_mprotect, memory_order_relaxed))) {
+    mprotect(p, size, PROT_READ | PROT_WRITE);
+  }
   errno = saved;
 }
 
