@@ -18,7 +18,10 @@
  *  random_order        blocks of a fresh page come in no predictable order;
  *  random_order_big    so do blocks of 4 KiB and more, built one at a time;
  *  window_recycled     a window of such blocks that its bin recycles closes,
- *                      and each of its blocks is still handed out once. */
+ *                      and each of its blocks is still handed out once;
+ *  unwritten           live blocks are never taken for free ones: freed
+ *                      untouched (malloc must break the seal it found), or
+ *                      with words that xor to 0, each once, no report. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -263,6 +266,35 @@ static void window_recycled(void)
   free(other);
 }
 
+/* A block freed as malloc left it still holds the link it had while free;
+ * malloc cleared its seal.  Neither that, nor two equal words, nor zeros,
+ * may be taken for a sealed (free) block. */
+static void unwritten(void)
+{
+  enum { COUNT = 64 };
+  static const size_t sizes[] = {16, 48, 256, 4096, 20000};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    char* blocks[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+      blocks[i] = malloc(sizes[s]);
+      CHECK(blocks[i] != NULL);
+      /* Every third one holds two equal words, every third zeros. */
+      if (i % 3 == 1) memset(blocks[i], 0x5a, 2 * sizeof(void*));
+      if (i % 3 == 2) memset(blocks[i], 0, 2 * sizeof(void*));
+    }
+    for (int i = 0; i < COUNT; i++) free(blocks[i]);
+  }
+  /* The heap still works, and each block is free once: the next COUNT of
+   * a size are all different. */
+  char* again[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    again[i] = malloc(48);
+    CHECK(again[i] != NULL);
+    for (int j = 0; j < i; j++) CHECK(again[j] != again[i]);
+  }
+  for (int i = 0; i < COUNT; i++) free(again[i]);
+}
+
 int main(int argc, char** argv)
 {
   CHECK(argc == 2);
@@ -279,7 +311,8 @@ int main(int argc, char** argv)
                {"guard_reused", guard_reused},
                {"random_order", random_order},
                {"random_order_big", random_order_big},
-               {"window_recycled", window_recycled}};
+               {"window_recycled", window_recycled},
+               {"unwritten", unwritten}};
   size_t i = 0;
   while (i < sizeof cases / sizeof cases[0] && strcmp(cases[i].name, argv[1]) != 0) i++;
   CHECKF(i < sizeof cases / sizeof cases[0], "unknown case %s", argv[1]);
