@@ -85,12 +85,6 @@ static hak_page_t* block_page(const hak_block_t* block) {
   return hak_segment_page_of(hak_ptr_segment(block), block);
 }
 
-/* The delayed list links blocks of any of the heap's pages, each link
- * under the keys of its own block's page. */
-static hak_block_t* delayed_next(const hak_block_t* block) {
-  return hak_block_next(block_page(block), block);
-}
-
 static void delayed_push_back(hak_heap_t* heap, hak_block_t* first, hak_block_t* last) {
   hak_block_t* head = hak_load_relaxed(&heap->thread_delayed_free);
   do {
@@ -108,8 +102,10 @@ static void delayed_drain(hak_heap_t* heap,
   hak_block_t* left_first = NULL;
   hak_block_t* left_last = NULL;
   while (block != NULL) {
-    hak_block_t* next = delayed_next(block);
+    /* The list links blocks of any of the heap's pages, each link under
+     * the keys of its own block's page. */
     hak_page_t* page = block_page(block);
+    hak_block_t* next = hak_block_next(page, block);
     if (!take(heap, page, block)) {
       hak_block_set_next(page, block, left_first);
       left_first = block;

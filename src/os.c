@@ -124,6 +124,18 @@ size_t hak_os_purge(void* p, size_t size) {
   return bytes;
 }
 
+/* What probe says of the kernel, asked once per process; answer starts at
+ * 0, unknown. */
+static bool probed(_Atomic(int)* answer, bool (*probe)(void)) {
+  enum { UNKNOWN, YES, NO };
+  int known = atomic_load_explicit(answer, memory_order_relaxed);
+  if (known == UNKNOWN) {
+    known = probe() ? YES : NO;
+    atomic_store_explicit(answer, known, memory_order_relaxed);
+  }
+  return known == YES;
+}
+
 #if HAKMEM_SECURE
 #ifndef MADV_GUARD_INSTALL /* Linux 6.13; older headers lack it */
 #define MADV_GUARD_INSTALL 102
@@ -152,14 +164,8 @@ static bool probe_guard_markers(void) {
 }
 
 static bool guard_markers(void) {
-  enum { UNKNOWN, YES, NO };
-  static _Atomic(int) answer = UNKNOWN;
-  int known = atomic_load_explicit(&answer, memory_order_relaxed);
-  if (known == UNKNOWN) {
-    known = probe_guard_markers() ? YES : NO;
-    atomic_store_explicit(&answer, known, memory_order_relaxed);
-  }
-  return known == YES;
+  static _Atomic(int) answer;
+  return probed(&answer, probe_guard_markers);
 }
 
 /* Set once a guard page had to be made with mprotect: a marker is refused
@@ -257,14 +263,8 @@ static bool probe_split_moves(void) {
 }
 
 bool hak_os_moves_split_ranges(void) {
-  enum { UNKNOWN, YES, NO };
-  static _Atomic(int) answer = UNKNOWN;
-  int known = atomic_load_explicit(&answer, memory_order_relaxed);
-  if (known == UNKNOWN) {
-    known = probe_split_moves() ? YES : NO;
-    atomic_store_explicit(&answer, known, memory_order_relaxed);
-  }
-  return known == YES;
+  static _Atomic(int) answer;
+  return probed(&answer, probe_split_moves);
 }
 
 bool hak_os_move(void* from, size_t size, void* to) {
