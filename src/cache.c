@@ -97,10 +97,14 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
   return found;
 }
 
-/* The bytes at the end of a slot that may be moved elsewhere: not its guard
- * page, nor what lies before it. */
+/* The bytes of a slot that may be moved into a huge block: none if it
+ * keeps a guard page (a freed segment of the secure build that was not
+ * huge).  Its pages past the guard were moved in before session 27, but a
+ * block grown with them was slow to touch on a paravirtualised machine
+ * (realloc_grow at 0.32x of the default build, 0.57x without them;
+ * docs/security.md), and the rest of the slot was left over. */
 static size_t slot_movable(const cache_slot_t* s) {
-  return s->guard != 0 ? s->size - s->guard - hak_os_page_size() : s->size;
+  return s->guard != 0 ? 0 : s->size;
 }
 
 size_t hak_cache_take_warm(size_t max, void** from) {
@@ -125,8 +129,6 @@ size_t hak_cache_take_warm(size_t max, void** from) {
     *from = (uint8_t*)best->base + best->size;
     hak_stat_sub(cached_bytes, taken);
     if (best->size == 0) best->base = NULL;
-    /* What is left is no use to a segment: do not let it hold a slot. */
-    else if (slot_movable(best) == 0) slot_release(best);
   }
   pthread_mutex_unlock(&cache_lock);
   return taken;
