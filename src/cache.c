@@ -101,8 +101,8 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
  * keeps a guard page (a freed segment of the secure build that was not
  * huge).  Its pages past the guard were moved in before session 27, but a
  * block grown with them was slow to touch on a paravirtualised machine
- * (realloc_grow at 0.32x of the default build, 0.57x without them;
- * docs/security.md), and the rest of the slot was left over. */
+ * (realloc_grow at 0.32x of the default build with them, about 0.5x
+ * without; docs/security.md), and the rest of the slot was left over. */
 static size_t slot_movable(const cache_slot_t* s) {
   return s->guard != 0 ? 0 : s->size;
 }
