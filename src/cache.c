@@ -97,34 +97,25 @@ void* hak_cache_take(size_t size, size_t alignment, size_t offset, size_t* got, 
   return found;
 }
 
-/* The bytes of a slot that may be moved into a huge block: none if it
- * keeps a guard page (a freed segment of the secure build that was not
- * huge).  Its pages past the guard were moved in before session 27, but a
- * block grown with them was slow to touch on a paravirtualised machine
- * (realloc_grow at 0.32x of the default build with them, about 0.5x
- * without; docs/security.md), and the rest of the slot was left over. */
-static size_t slot_movable(const cache_slot_t* s) {
-  return s->guard != 0 ? 0 : s->size;
-}
-
 size_t hak_cache_take_warm(size_t max, void** from) {
   pthread_mutex_lock(&cache_lock);
   cache_expire(hak_os_clock_ms());
-  /* The smallest warm mapping that has max bytes, else the largest. */
+  /* The smallest warm mapping that has max bytes, else the largest; not
+   * one that keeps a guard page (a freed segment of the secure build that
+   * was not huge).  Its pages past the guard were moved in before session
+   * 27, but a block grown with them was slow to touch on a paravirtualised
+   * machine (realloc_grow at 0.32x of the default build with them, about
+   * 0.5x without; docs/security.md). */
   cache_slot_t* best = NULL;
-  size_t best_have = 0;
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     cache_slot_t* s = &slots[i];
-    size_t have = s->base != NULL && !s->purged ? slot_movable(s) : 0;
-    if (have == 0) continue;
-    if (best == NULL || (best_have < max ? have > best_have : have >= max && have < best_have)) {
+    if (s->base == NULL || s->purged || s->guard != 0) continue;
+    if (best == NULL || (best->size < max ? s->size > best->size : s->size >= max && s->size < best->size))
       best = s;
-      best_have = have;
-    }
   }
   size_t taken = 0;
   if (best != NULL) {
-    taken = best_have < max ? best_have : max;
+    taken = best->size < max ? best->size : max;
     best->size -= taken;
     *from = (uint8_t*)best->base + best->size;
     hak_stat_sub(cached_bytes, taken);
