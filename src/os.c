@@ -62,7 +62,9 @@ static bool is_placed(const void* p, size_t alignment, size_t offset) {
 
 /* Maps size bytes so that (result + offset) is a multiple of alignment:
  * first where the last aligned mapping suggests (one call when the kernel
- * agrees), else with slack that is trimmed. */
+ * agrees), else with slack that is trimmed.  A hinted call that fails is
+ * no answer: qemu-user with 64 KiB guest pages refused some with EPERM
+ * (tests/refused_hints.c). */
 static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);
   size_t page = hak_os_page_size();
@@ -72,12 +74,11 @@ static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   if (low > size + alignment + offset) {
     uintptr_t hint = ((low - size + offset) & ~(uintptr_t)(alignment - 1)) - offset;
     uint8_t* placed = os_mmap((void*)hint, size, 0);
-    if (placed == NULL) return NULL;
-    if (is_placed(placed, alignment, offset)) {
+    if (placed != NULL && is_placed(placed, alignment, offset)) {
       hak_store_relaxed(&aligned_low, (uintptr_t)placed);
       return placed;
     }
-    os_munmap(placed, size);
+    if (placed != NULL) os_munmap(placed, size);
   }
   uint8_t* base = os_mmap(NULL, size + alignment, 0);
   if (base == NULL) return NULL;
