@@ -62,8 +62,8 @@ static bool is_placed(const void* p, size_t alignment, size_t offset) {
 
 /* Maps size bytes so that (result + offset) is a multiple of alignment:
  * first where the last aligned mapping suggests (one call when the kernel
- * agrees), else with slack that is trimmed.  A hinted call that fails is
- * no answer: qemu-user with 64 KiB guest pages refused some with EPERM
+ * agrees), else with slack that is trimmed.  A failed hinted call falls
+ * back too: qemu-user with 64 KiB guest pages refused some with EPERM
  * (tests/refused_hints.c). */
 static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   size = hak_os_page_round(size);

@@ -1,10 +1,10 @@
-/* An mmap that refuses an address hint it cannot honour, seen by a process
- * on a kernel that would place the mapping elsewhere: loaded with
- * LD_PRELOAD ahead of libhakmem.so (tests/CMakeLists.txt), it makes every
- * mmap with an address but without MAP_FIXED or MAP_FIXED_NOREPLACE fail
- * with EPERM, as qemu-user did now and then for hakmem's aligned mappings
- * with 64 KiB guest pages on a 4 KiB host (tests/aarch64/run.sh).  A hint
- * may go unheeded; it must never make an allocation fail. */
+/* qemu-user's mmap as hakmem met it: loaded with LD_PRELOAD ahead of
+ * libhakmem.so (tests/CMakeLists.txt), it fails with EPERM every mmap that
+ * has an address but neither MAP_FIXED nor MAP_FIXED_NOREPLACE, where a
+ * kernel would place the mapping elsewhere.  qemu-user did so now and then
+ * for hakmem's aligned mappings with 64 KiB guest pages on a 4 KiB host
+ * (tests/aarch64/run.sh).  A hint may go unheeded; it must never make an
+ * allocation fail. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
