@@ -74,11 +74,13 @@ static void* os_map_aligned(size_t size, size_t alignment, size_t offset) {
   if (low > size + alignment + offset) {
     uintptr_t hint = ((low - size + offset) & ~(uintptr_t)(alignment - 1)) - offset;
     uint8_t* placed = os_mmap((void*)hint, size, 0);
-    if (placed != NULL && is_placed(placed, alignment, offset)) {
-      hak_store_relaxed(&aligned_low, (uintptr_t)placed);
-      return placed;
+    if (placed != NULL) {
+      if (is_placed(placed, alignment, offset)) {
+        hak_store_relaxed(&aligned_low, (uintptr_t)placed);
+        return placed;
+      }
+      os_munmap(placed, size);
     }
-    if (placed != NULL) os_munmap(placed, size);
   }
   uint8_t* base = os_mmap(NULL, size + alignment, 0);
   if (base == NULL) return NULL;
