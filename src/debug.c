@@ -37,14 +37,15 @@ void hak_check_page(const hak_page_t* page) {
   hak_assert(page->bin >= HAK_BIN_MIN && page->bin <= HAK_BIN_LARGE_MAX);
   hak_assert(page->block_size == hak_bin_block_size(page->bin));
   /* Every free block is a block the page has built, each once: the count
-   * stops a cycle, and with `used` it must cover the blocks built (blocks
-   * other threads freed count as used until collected). */
+   * stops a cycle, and with `used` and the parked blocks it must cover the
+   * blocks built (blocks other threads freed count as used until
+   * collected). */
   size_t free_count = 0;
   for (const hak_block_t* b = page->free; b != NULL; b = hak_block_link(page, b)) {
     hak_assert(hak_is_block_start(page, b));
     hak_assert(++free_count <= built);
   }
-  hak_assert(free_count + page->used == built);
+  hak_assert(free_count + page->used + hak_page_parked_blocks(page) == built);
   hak_assert(!page->in_full || page->free == NULL);
 }
 

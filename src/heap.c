@@ -180,9 +180,10 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
   hak_heap_delayed_free_all(heap);
   heap_for_each_page(heap, page_free_if_empty);
   size_t released = 0;
-  /* A page kept in use by one long-lived block can otherwise hold on to
+  /* A page kept in use by a few long-lived blocks can otherwise hold on to
    * all the memory of a burst of its size (up to 512 KiB on a medium page).
-   * A block un-built is past the capacity: freeing it again is caught. */
+   * A block un-built is past the capacity: freeing it again is caught; so
+   * is another thread's free of a parked one. */
   for (size_t bin = 0; bin < HAK_BIN_COUNT; bin++) {
     for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
       released += hak_page_trim(page);

@@ -36,9 +36,106 @@ static hak_page_kind_t kind_of(size_t bin) {
   return HAK_PAGE_LARGE;
 }
 
+/* ---- parked blocks -------------------------------------------------------------
+ * A trim gives back the OS pages that only free blocks cover, wherever they
+ * are in the page; the free blocks that start in them are parked: off the
+ * free list (their links went with the memory), counted in the segment's
+ * parked_os bits, and put back when the free list runs dry (page_has_room).
+ * Not in the secure build: a parked block has no seal, so a second free of
+ * it would pass free's test. */
+
+static uint64_t page_bit(const hak_segment_t* s, const hak_page_t* page) {
+  return (uint64_t)1 << (page - s->pages);
+}
+
+static bool page_has_parked(const hak_page_t* page) {
+  const hak_segment_t* s = hak_ptr_segment(page);
+  return (hak_load_relaxed(&s->parked_pages) & page_bit(s, page)) != 0;
+}
+
+static bool os_parked(const hak_segment_t* s, size_t k) {
+  return hak_load_relaxed(&s->parked_os[k / 64]) >> (k % 64) & 1;
+}
+
+static void os_set_parked(hak_segment_t* s, size_t k, bool parked) {
+  uint64_t bit = (uint64_t)1 << (k % 64);
+  uint64_t word = hak_load_relaxed(&s->parked_os[k / 64]);
+  hak_store_relaxed(&s->parked_os[k / 64], parked ? word | bit : word & ~bit);
+}
+
+/* The 4 KiB units of the segment, [*first, *end), that the page's built
+ * blocks span. */
+static void page_units(const hak_page_t* page, size_t* first, size_t* end) {
+  uintptr_t s = (uintptr_t)hak_ptr_segment(page);
+  uintptr_t start = (uintptr_t)page->start;
+  *first = (start - s) / HAK_OS_PAGE_MIN;
+  *end = (start + (size_t)page->capacity * page->block_size - s + HAK_OS_PAGE_MIN - 1) /
+         HAK_OS_PAGE_MIN;
+}
+
+/* The page's built blocks that start in unit k: [*lo, *hi). */
+static void blocks_in_unit(const hak_page_t* page, size_t k, size_t* lo, size_t* hi) {
+  uintptr_t from = (uintptr_t)hak_ptr_segment(page) + k * HAK_OS_PAGE_MIN;
+  uintptr_t start = (uintptr_t)page->start;
+  size_t bsize = page->block_size;
+  *lo = from <= start ? 0 : (from - start + bsize - 1) / bsize;
+  *hi = (from + HAK_OS_PAGE_MIN - start + bsize - 1) / bsize;
+  if (*hi > page->capacity) *hi = page->capacity;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* By the page's place in its segment, not by its fields: a page freed
+ * keeps its bits (nothing reads them) until it is made again, and its
+ * fields are gone by then. */
+static void page_clear_parked(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  uint64_t pages = hak_load_relaxed(&s->parked_pages);
+  if (!(pages & page_bit(s, page))) return;
+  size_t units = ((size_t)1 << s->page_shift) / HAK_OS_PAGE_MIN;
+  size_t first = (size_t)(page - s->pages) * units;
+  for (size_t k = first; k < first + units; k++) os_set_parked(s, k, false);
+  hak_store_relaxed(&s->parked_pages, pages & ~page_bit(s, page));
+}
+
+size_t hak_page_parked_blocks(const hak_page_t* page) {
+  if (!page_has_parked(page)) return 0;
+  const hak_segment_t* s = hak_ptr_segment(page);
+  size_t first, end, count = 0;
+  page_units(page, &first, &end);
+  for (size_t k = first; k < end; k++) {
+    if (!os_parked(s, k)) continue;
+    size_t lo, hi;
+    blocks_in_unit(page, k, &lo, &hi);
+    count += hi - lo;
+  }
+  return count;
+}
+
+/* Puts the parked blocks back on the page's free list, which is empty,
+ * lowest first: their memory comes back, zeroed, as they are linked. */
+static void page_unpark(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  size_t first, end;
+  page_units(page, &first, &end);
+  hak_block_t* head = page->free;
+  for (size_t k = end; k-- > first;) {
+    if (!os_parked(s, k)) continue;
+    size_t lo, hi;
+    blocks_in_unit(page, k, &lo, &hi);
+    for (size_t i = hi; i-- > lo;) {
+      hak_block_t* block = (hak_block_t*)(page->start + i * page->block_size);
+      hak_block_set_next(page, block, head);
+      head = block;
+    }
+  }
+  page_clear_parked(page);
+  page->free = head;
+}
+
 /* ---- pages ----------------------------------------------------------------- */
 
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin) {
+  page_clear_parked(page);
   page->free = NULL;
   page->used = 0;
   hak_page_set_capacity(page, 0);
@@ -215,7 +312,13 @@ static void link_blocks(hak_heap_t* heap, hak_page_t* page, uint8_t* first, size
 #define EXTEND_MIN (HAKMEM_SECURE ? 8 : 1)
 
 static void page_extend(hak_heap_t* heap, hak_page_t* page) {
-  if (page->in_use == HAK_PAGE_KEPT && hak_segment_page_unkeep(page)) return;
+  if (page->in_use == HAK_PAGE_KEPT) {
+    /* Its list as it was, and its parked blocks (the block freed last, at
+     * least, is on the list); if the purger gave its memory back meanwhile,
+     * it starts afresh. */
+    if (hak_segment_page_unkeep(page)) return;
+    page_clear_parked(page);
+  }
   size_t bsize = page->block_size;
 #if HAKMEM_SECURE
   if (bsize >= HAK_OS_PAGE_MIN) {
@@ -263,6 +366,17 @@ static size_t trim_free_bits(hak_page_t* page, uint64_t* free_bits) {
     size_t i = (size_t)((uint8_t*)b - page->start) / page->block_size;
     free_bits[i / 64] |= (uint64_t)1 << (i % 64);
   }
+  if (page_has_parked(page)) {
+    const hak_segment_t* s = hak_ptr_segment(page);
+    size_t first, units_end;
+    page_units(page, &first, &units_end);
+    for (size_t k = first; k < units_end; k++) {
+      size_t lo, hi;
+      if (os_parked(s, k)) blocks_in_unit(page, k, &lo, &hi);
+      else lo = hi = 0;
+      for (size_t i = lo; i < hi; i++) free_bits[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+  }
 #if HAKMEM_SECURE
   unsigned unbuilt = window_unbuilt(&page->window);
   size_t base = page->window.base;
@@ -273,6 +387,104 @@ static size_t trim_free_bits(hak_page_t* page, uint64_t* free_bits) {
   return end;
 }
 
+static bool bit_set(const uint64_t* bits, size_t i) {
+  return bits[i / 64] >> (i % 64) & 1;
+}
+
+/* Sets or clears the page's bit in parked_pages by its units. */
+static void page_note_parked(hak_page_t* page) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  size_t first, end;
+  page_units(page, &first, &end);
+  bool any = false;
+  for (size_t k = first; k < end && !any; k++) any = os_parked(s, k);
+  uint64_t pages = hak_load_relaxed(&s->parked_pages);
+  hak_store_relaxed(&s->parked_pages, any ? pages | page_bit(s, page) : pages & ~page_bit(s, page));
+}
+
+/* The page's units that only blocks from keep on overlap are parked no
+ * longer: those blocks are about to be un-built. */
+static void unpark_from(hak_page_t* page, size_t keep) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  uintptr_t start = (uintptr_t)page->start;
+  size_t first, end;
+  page_units(page, &first, &end);
+  for (size_t k = first; k < end; k++) {
+    uintptr_t from = (uintptr_t)s + k * HAK_OS_PAGE_MIN;
+    if (from >= start + keep * page->block_size) os_set_parked(s, k, false);
+  }
+}
+
+#if !HAKMEM_SECURE
+/* Units a page can span: a large page's, the whole segment. */
+#define PAGE_UNITS_MAX (HAK_SEGMENT_SIZE / HAK_OS_PAGE_MIN)
+
+/* Parks the free blocks below keep that start in OS pages only free blocks
+ * cover, and marks in fresh (bit u: the page's unit first + u) the units
+ * parked now, whose memory is still to be given back.  A unit parked
+ * before is not given back again, unless it holds no block start and a
+ * block handed out since covers it (a big block on the free list, whose
+ * inside a trim gave back). */
+static void park_free_runs(hak_page_t* page, const uint64_t* free_bits, size_t keep,
+                           uint64_t* fresh) {
+  hak_segment_t* s = hak_ptr_segment(page);
+  uintptr_t base = (uintptr_t)s;
+  uintptr_t start = (uintptr_t)page->start;
+  size_t bsize = page->block_size;
+  size_t first, end;
+  page_units(page, &first, &end);
+  for (size_t k = first; k < end; k++) {
+    size_t lo, hi;
+    blocks_in_unit(page, k, &lo, &hi);
+    if (lo < hi || !os_parked(s, k)) continue;
+    size_t covering = (base + k * HAK_OS_PAGE_MIN - start) / bsize;
+    if (!bit_set(free_bits, covering)) os_set_parked(s, k, false);
+  }
+  size_t os_units = hak_os_page_size() / HAK_OS_PAGE_MIN;
+  for (size_t i = 0; i < keep;) {
+    if (!bit_set(free_bits, i)) {
+      i++;
+      continue;
+    }
+    size_t j = i;
+    while (j < keep && bit_set(free_bits, j)) j++;
+    /* The whole OS pages of the run. */
+    uintptr_t from = hak_align_up(start + i * bsize, os_units * HAK_OS_PAGE_MIN);
+    uintptr_t to = (start + j * bsize) & ~(uintptr_t)(os_units * HAK_OS_PAGE_MIN - 1);
+    for (size_t k = (from - base) / HAK_OS_PAGE_MIN; from < to && k < (to - base) / HAK_OS_PAGE_MIN;
+         k += os_units) {
+      if (os_parked(s, k)) continue;
+      for (size_t u = k; u < k + os_units; u++) {
+        os_set_parked(s, u, true);
+        fresh[(u - first) / 64] |= (uint64_t)1 << ((u - first) % 64);
+      }
+    }
+    i = j;
+  }
+}
+
+/* Gives back the memory of the units in fresh, a system call per stretch. */
+static size_t purge_fresh(hak_page_t* page, const uint64_t* fresh) {
+  uintptr_t base = (uintptr_t)hak_ptr_segment(page);
+  size_t first, end;
+  page_units(page, &first, &end);
+  size_t released = 0;
+  for (size_t u = 0; u < end - first;) {
+    if (!bit_set(fresh, u)) {
+      u++;
+      continue;
+    }
+    size_t v = u;
+    while (v < end - first && bit_set(fresh, v)) v++;
+    uint8_t* at = (uint8_t*)(base + (first + u) * HAK_OS_PAGE_MIN);
+    hak_track_close(at, (v - u) * HAK_OS_PAGE_MIN);
+    released += hak_os_purge(at, (v - u) * HAK_OS_PAGE_MIN);
+    u = v;
+  }
+  return released;
+}
+#endif
+
 size_t hak_page_trim(hak_page_t* page) {
   hak_page_collect(page);
   if (page->free == NULL) return 0;
@@ -281,20 +493,37 @@ size_t hak_page_trim(hak_page_t* page) {
   size_t built = trim_free_bits(page, free_bits);
   hak_assert(built <= PAGE_BLOCKS_MAX);
   size_t keep = built;
-  while (keep > 0 && (free_bits[(keep - 1) / 64] >> ((keep - 1) % 64) & 1)) keep--;
-  if (keep == built) return 0;
-  /* The free blocks below keep stay listed, in their order. */
+  while (keep > 0 && bit_set(free_bits, keep - 1)) keep--;
+  bool parking = false;
+#if !HAKMEM_SECURE
+  uint64_t fresh[PAGE_UNITS_MAX / 64] = {0};
+  park_free_runs(page, free_bits, keep, fresh);
+  for (size_t w = 0; w < PAGE_UNITS_MAX / 64 && !parking; w++) parking = fresh[w] != 0;
+#endif
+  if (keep == built && !parking) return 0;
+  /* The free blocks below keep that are not parked stay listed, in their
+   * order. */
+  const hak_segment_t* s = hak_ptr_segment(page);
   hak_block_t* head = NULL;
   hak_block_t* tail = NULL;
   for (hak_block_t *b = page->free, *next; b != NULL; b = next) {
     next = hak_block_next(page, b);
-    if ((size_t)((uint8_t*)b - page->start) / bsize >= keep) continue;
+    if ((size_t)((uint8_t*)b - page->start) / bsize >= keep ||
+        os_parked(s, (size_t)((uintptr_t)b - (uintptr_t)s) / HAK_OS_PAGE_MIN))
+      continue;
     if (tail == NULL) head = b;
     else hak_block_set_next(page, tail, b);
     tail = b;
   }
   if (tail != NULL) hak_block_set_next(page, tail, NULL);
   page->free = head;
+  size_t released = 0;
+#if !HAKMEM_SECURE
+  released = purge_fresh(page, fresh);
+#endif
+  if (keep < built) unpark_from(page, keep);
+  page_note_parked(page);
+  if (keep == built) return released;
   hak_page_set_capacity(page, keep);
 #if HAKMEM_SECURE
   /* The window closes after the capacity (hak_page_block_built). */
@@ -305,7 +534,7 @@ size_t hak_page_trim(hak_page_t* page) {
   uint8_t* from = page->start + keep * bsize;
   uint8_t* to = (uint8_t*)hak_align_up((uintptr_t)(page->start + built * bsize), HAK_OS_PAGE_MIN);
   hak_track_close(from, (size_t)(to - from));
-  return hak_os_purge(from, (size_t)(to - from));
+  return released + hak_os_purge(from, (size_t)(to - from));
 }
 
 /* ---- delayed-free state ----------------------------------------------------- */
@@ -536,6 +765,7 @@ static hak_page_t* retired_take(hak_heap_t* heap, size_t bin) {
  * taken: one on its free list, or one not built yet. */
 static bool page_has_room(hak_page_t* page) {
   hak_page_collect(page);
+  if (page->free == NULL && page_has_parked(page)) page_unpark(page);
   return page->free != NULL || page->capacity < page->reserved;
 }
 

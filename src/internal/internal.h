@@ -248,9 +248,11 @@ hak_page_t* hak_page_find(hak_heap_t* heap, size_t size);
 void hak_page_collect(hak_page_t* page);
 /* For malloc_trim: the free blocks of a page in use past its last live one
  * are taken off the free list and un-built (page_extend builds them again)
- * and their memory given back; returns the bytes.  Free blocks below a live
- * one stay, since the free list runs through them. */
+ * and their memory given back; so are the OS pages only free blocks cover
+ * below it, whose blocks are parked (page.c).  Returns the bytes. */
 size_t hak_page_trim(hak_page_t* page);
+/* Free blocks a trim parked on the page. */
+size_t hak_page_parked_blocks(const hak_page_t* page);
 #if HAKMEM_SECURE
 /* The owner frees a built block of the page's open window, before the
  * block goes back to the free list (see page.c). */
@@ -593,9 +595,21 @@ static inline bool hak_block_looks_free(const hak_page_t* page, const hak_block_
 #endif
 }
 
+#if !HAKMEM_SECURE
+/* Whether a trim parked the block (page.c): its page has parked blocks,
+ * and the 4 KiB of the segment where it starts is one they start in. */
+static inline bool hak_block_parked(const hak_segment_t* segment, const hak_page_t* page,
+                                    const hak_block_t* block) {
+  if (!(hak_load_relaxed(&segment->parked_pages) >> (page - segment->pages) & 1)) return false;
+  size_t k = (size_t)((uintptr_t)block - (uintptr_t)segment) / HAK_OS_PAGE_MIN;
+  return hak_load_relaxed(&segment->parked_os[k / 64]) >> (k % 64) & 1;
+}
+#endif
+
 /* True when the block is certainly free already: on this thread's page, it
- * heads the free list, or the page has no block in use; in the secure
- * build, any sealed block (a huge page has none).
+ * heads the free list, or the page has no block in use; on another
+ * thread's, a trim parked it; in the secure build, any sealed block (a
+ * huge page has none).
  * (Anything deeper would cost a list walk; other threads' pages cannot be
  * asked.) */
 static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t* page,
@@ -605,7 +619,7 @@ static inline bool hak_block_known_free(hak_segment_t* segment, const hak_page_t
 #if HAKMEM_SECURE
   return page->bin != HAK_BIN_HUGE && hak_block_looks_free(page, block);
 #else
-  return owner && hak_block_looks_free(page, block);
+  return owner ? hak_block_looks_free(page, block) : hak_block_parked(segment, page, block);
 #endif
 }
 

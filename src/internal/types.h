@@ -210,6 +210,13 @@ typedef struct hak_segment_s {
   /* Owner only, medium segments: the heap's page searches when in-use
    * page i last went empty (page.c, retired_take). */
   uint64_t page_emptied_at[HAK_SEGMENT_SIZE >> HAK_MEDIUM_PAGE_SHIFT];
+  /* Free blocks parked by a trim (page.c, park_free_runs; never in the
+   * secure build).  Bit i of parked_pages: in-use page i has some; bit k of
+   * parked_os: the segment's k-th 4 KiB was given back, and the free blocks
+   * that start in it are off their page's free list until it runs dry.
+   * Written by the owner; other threads' frees read them. */
+  _Atomic(uint64_t) parked_pages;
+  _Atomic(uint64_t) parked_os[HAK_SEGMENT_SIZE / HAK_OS_PAGE_MIN / 64];
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
   uint16_t kept_capacity;

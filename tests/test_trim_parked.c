@@ -1,0 +1,101 @@
+/* malloc_trim gives back the memory of free blocks that lie between live
+ * ones: the default build parks them (page.c), off their page's free list,
+ * and hands them out again, once each, when the page has nothing else.
+ * For small, medium and large blocks: most of the freed memory goes back,
+ * the live blocks keep their contents, and the next allocations of the size
+ * take the places that were freed.  The debug build runs it too,
+ * its invariant checks counting parked blocks.  The secure build parks
+ * nothing (docs/security.md), so it does not run this test. */
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "pattern.h"
+#include "resident.h"
+
+#define KiB ((size_t)1 << 10)
+
+static int by_address(const void* a, const void* b)
+{
+  uintptr_t x = *(const uintptr_t*)a, y = *(const uintptr_t*)b;
+  return (x > y) - (x < y);
+}
+
+/* count blocks of size, every keep_every-th one kept live, the others
+ * freed before malloc_trim(0). */
+static void trim_between_live_blocks(size_t size, size_t count, size_t keep_every)
+{
+  block_t* blocks = calloc(count, sizeof *blocks);
+  uintptr_t* freed = calloc(count, sizeof *freed);
+  CHECK(blocks != NULL && freed != NULL);
+  for (size_t i = 0; i < count; i++) {
+    blocks[i] = (block_t){malloc(size), size, i + 1};
+    CHECK(blocks[i].p != NULL);
+    pattern_fill(blocks[i].p, size, blocks[i].tag);
+  }
+  size_t nfreed = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (i % keep_every == 0) continue;
+    CHECK(pattern_mismatch(blocks[i].p, size, blocks[i].tag) == SIZE_MAX);
+    freed[nfreed++] = (uintptr_t)blocks[i].p;
+    free(blocks[i].p);
+    blocks[i].p = NULL;
+  }
+  size_t held = resident_bytes();
+  CHECK(malloc_trim(0) == 1);
+  size_t trimmed = resident_bytes();
+  printf("%zu-byte blocks, 1 in %zu live: %zu KiB resident after free, %zu KiB after trim\n",
+         size, keep_every, held / KiB, trimmed / KiB);
+  CHECKF(held >= trimmed + nfreed * size / 2, "%zu KiB given back of %zu KiB freed",
+         (held - trimmed) / KiB, nfreed * size / KiB);
+
+  /* The live blocks are as they were, and the freed places come back,
+   * each once.  New places serve only the blocks the page the size was
+   * filling has room for (it fills up first), a page's worth at most:
+   * were parked blocks never put back, they would serve most of them. */
+  qsort(freed, nfreed, sizeof *freed, by_address);
+  size_t elsewhere = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (blocks[i].p != NULL) {
+      CHECK(pattern_mismatch(blocks[i].p, size, blocks[i].tag) == SIZE_MAX);
+      continue;
+    }
+    blocks[i] = (block_t){malloc(size), size, count + i + 1};
+    CHECK(blocks[i].p != NULL);
+    uintptr_t p = (uintptr_t)blocks[i].p;
+    if (bsearch(&p, freed, nfreed, sizeof *freed, by_address) == NULL) elsewhere++;
+    pattern_fill(blocks[i].p, size, blocks[i].tag);
+  }
+  CHECKF(elsewhere <= nfreed / 8, "%zu of %zu blocks at places not freed", elsewhere, nfreed);
+  for (size_t i = 0; i < count; i++) {
+    CHECK(pattern_mismatch(blocks[i].p, size, blocks[i].tag) == SIZE_MAX);
+    free(blocks[i].p);
+  }
+  free(freed);
+  free(blocks);
+}
+
+/* On a thread of its own, whose heap has no page of these sizes yet: the
+ * blocks fill fresh pages from their start. */
+static void* trim_sizes(void* arg)
+{
+  (void)arg;
+  /* Each over many pages: 20 blocks per 4 KiB on small pages, a few on
+   * medium ones, 40 per large page. */
+  trim_between_live_blocks(200, 20000, 64);
+  trim_between_live_blocks(3000, 4000, 16);
+  trim_between_live_blocks(100 * KiB, 600, 8);
+  return NULL;
+}
+
+int main(void)
+{
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, trim_sizes, NULL) == 0);
+  CHECK(pthread_join(thread, NULL) == 0);
+  check_report("test_trim_parked");
+  return 0;
+}
