@@ -762,10 +762,13 @@ static hak_page_t* retired_take(hak_heap_t* heap, size_t bin) {
 }
 
 /* Whether the page can hand out a block, once its other threads' frees are
- * taken: one on its free list, or one not built yet. */
+ * taken: one on its free list (parked ones put back on it when it has no
+ * other), or one not built yet. */
 static bool page_has_room(hak_page_t* page) {
   hak_page_collect(page);
-  if (page->free == NULL && page_has_parked(page)) page_unpark(page);
+  /* (A kept page's list is set aside: page_extend takes it back.) */
+  if (page->free == NULL && page->in_use == HAK_PAGE_IN_USE && page_has_parked(page))
+    page_unpark(page);
   return page->free != NULL || page->capacity < page->reserved;
 }
 

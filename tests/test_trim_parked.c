@@ -3,7 +3,9 @@
  * and hands them out again, once each, when the page has nothing else.
  * For small, medium and large blocks: most of the freed memory goes back,
  * the live blocks keep their contents, and the next allocations of the size
- * take the places that were freed.  The debug build runs it too,
+ * take the places that were freed; a large page emptied after its trim
+ * and kept by its bin comes back with all its blocks.  The debug build
+ * runs it too,
  * its invariant checks counting parked blocks.  The secure build parks
  * nothing (docs/security.md), so it does not run this test. */
 #include <malloc.h>
@@ -78,11 +80,43 @@ static void trim_between_live_blocks(size_t size, size_t count, size_t keep_ever
   free(blocks);
 }
 
+/* A large page whose blocks a trim parked, then emptied: its bin keeps it
+ * (its free list set aside in its segment), and takes it back with every
+ * block, the parked ones too. */
+static void kept_page_after_trim(void)
+{
+  enum { COUNT = 8, SIZE = 200 * KiB };
+  void* blocks[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    blocks[i] = malloc(SIZE);
+    CHECK(blocks[i] != NULL);
+    pattern_fill(blocks[i], SIZE, (uint64_t)i + 1);
+  }
+  for (int i = 1; i < COUNT - 1; i++) free(blocks[i]);
+  CHECK(malloc_trim(0) == 1);
+  free(blocks[0]);
+  free(blocks[COUNT - 1]);
+  qsort(blocks, COUNT, sizeof *blocks, by_address);
+  void* again[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    again[i] = malloc(SIZE);
+    CHECK(again[i] != NULL);
+    CHECKF(bsearch(&again[i], blocks, COUNT, sizeof *blocks, by_address) != NULL,
+           "block %d of the kept page at a new place", i);
+    pattern_fill(again[i], SIZE, (uint64_t)i + 1);
+  }
+  for (int i = 0; i < COUNT; i++) {
+    CHECK(pattern_mismatch(again[i], SIZE, (uint64_t)i + 1) == SIZE_MAX);
+    free(again[i]);
+  }
+}
+
 /* On a thread of its own, whose heap has no page of these sizes yet: the
  * blocks fill fresh pages from their start. */
 static void* trim_sizes(void* arg)
 {
   (void)arg;
+  kept_page_after_trim();
   /* Each over many pages: 20 blocks per 4 KiB on small pages, a few on
    * medium ones, 40 per large page. */
   trim_between_live_blocks(200, 20000, 64);
