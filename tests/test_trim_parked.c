@@ -5,9 +5,8 @@
  * the live blocks keep their contents, and the next allocations of the size
  * take the places that were freed; a large page emptied after its trim
  * and kept by its bin comes back with all its blocks.  The debug build
- * runs it too,
- * its invariant checks counting parked blocks.  The secure build parks
- * nothing (docs/security.md), so it does not run this test. */
+ * runs it too, its invariant checks counting parked blocks.  The secure
+ * build parks nothing (docs/security.md), so it does not run this test. */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
