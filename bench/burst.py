@@ -2,13 +2,15 @@
 """Burst then idle: how much memory each allocator gives back once a burst
 of allocation is freed and the program falls idle, and how soon.
 
-    python3 bench/burst.py [--mib 1024] [--idle 2] [--allocators hakmem,glibc]
+    python3 bench/burst.py [--mib 1024] [--idle 2] [--keep N] [--allocators hakmem,glibc]
 
 Runs the burst_idle workload once per allocator (hakmem in each of its
 modes, balanced, lean and speed; glibc, mimalloc, jemalloc, tcmalloc) and
 prints, and writes to bench/results/burst.md, the resident set before, at
 the peak, right after the frees, 1 s into the idle time, at its end and
-after malloc_trim(0).  See bench/README.md.
+after the allocator's own call to give memory back.  With --keep N every
+N-th block of the burst stays live (bench/results/burst_keep<N>.md).  See
+bench/README.md.
 """
 import argparse
 import os
@@ -21,7 +23,7 @@ HAKMEM_MODES = ("balanced", "lean", "speed")
 SEED = 42
 COLUMNS = (("before", "rss_before_kb"), ("peak", "rss_peak_kb"),
            ("after free", "rss_after_free_kb"), ("after 1 s", "rss_after_1s_kb"),
-           ("after idle", "rss_after_idle_kb"), ("after trim", "rss_after_trim_kb"))
+           ("after idle", "rss_after_idle_kb"), ("after release", "rss_after_release_kb"))
 
 
 def parse_args():
@@ -31,12 +33,14 @@ def parse_args():
                    help="size of the burst in MiB (env BURST_MIB, default 1024)")
     p.add_argument("--idle", type=float, default=float(os.environ.get("BURST_IDLE", "2")),
                    help="idle seconds after the burst, at least 1 (env BURST_IDLE, default 2)")
+    p.add_argument("--keep", type=int, default=int(os.environ.get("BURST_KEEP", "0")),
+                   help="keep every N-th block live (env BURST_KEEP, default 0: free all)")
     p.add_argument("--allocators", type=lambda s: s.split(","),
                    default=[x for x in os.environ.get("BENCH_ALLOCATORS", "").split(",") if x],
                    help="comma list (env BENCH_ALLOCATORS, default all)")
     args = p.parse_args()
-    if args.mib < 1 or args.idle < 1:
-        p.error("--mib must be positive and --idle at least 1")
+    if args.mib < 1 or args.idle < 1 or args.keep < 0:
+        p.error("--mib must be positive, --idle at least 1 and --keep not negative")
     return args
 
 
@@ -68,7 +72,7 @@ def main():
 
     lines = []
     for label, env in cases(chosen):
-        run = measure.run([exe, str(args.mib), str(args.idle), str(SEED)], env,
+        run = measure.run([exe, str(args.mib), str(args.idle), str(SEED), str(args.keep)], env,
                           timeout=args.idle + 300)
         lines.append(row(label, run))
         print(f"{label}: " + (f"returned {round(100 * run.metrics['returned_1s'])} % at 1 s"
@@ -83,15 +87,21 @@ def main():
     text += [f"- {label}: {value}" for label, value in info]
     if missing:
         text += [f"- not installed, skipped: {', '.join(missing)}"]
-    text += [f"- burst of {args.mib} MiB, then {args.idle:g} s idle, seed {SEED}; "
+    kept = f", every {args.keep}th block kept live" if args.keep else ""
+    freed = "all but the kept ones" if args.keep else "them all"
+    text += [f"- burst of {args.mib} MiB{kept}, then {args.idle:g} s idle, seed {SEED}; "
              f"took {elapsed:.0f} s", "",
              "Resident set of the process: before the burst (after a small warm-up), at its "
-             "peak (all blocks live), right after freeing them all, 1 s into the idle time "
-             "(one 64 B malloc/free every 10 ms), at its end, and after malloc_trim(0).  "
+             f"peak (all blocks live), right after freeing {freed}, 1 s into the idle time "
+             "(one 64 B malloc/free every 10 ms), at its end, and after the allocator's own "
+             "call to give memory back: malloc_trim(0) (hakmem, glibc), mi_collect(true) "
+             "(mimalloc), the purge of all arenas (jemalloc), "
+             "MallocExtension_ReleaseFreeMemory() (tcmalloc).  "
              "Returned at 1 s = (peak - after 1 s) / (peak - before).", "", result, ""]
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "burst.md").write_text("\n".join(text))
-    print(f"\nwrote {RESULTS_DIR}/burst.md; took {elapsed:.0f} s")
+    out = RESULTS_DIR / (f"burst_keep{args.keep}.md" if args.keep else "burst.md")
+    out.write_text("\n".join(text))
+    print(f"\nwrote {out}; took {elapsed:.0f} s")
 
 
 if __name__ == "__main__":
