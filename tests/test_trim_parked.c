@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "pattern.h"
@@ -26,9 +27,12 @@ static int by_address(const void* a, const void* b)
 }
 
 /* count blocks of size, every keep_every-th one kept live, the others
- * freed before malloc_trim(0). */
+ * freed before malloc_trim(0); under bigger kernel pages fewer are kept,
+ * so that four pages at least lie between two live blocks. */
 static void trim_between_live_blocks(size_t size, size_t count, size_t keep_every)
 {
+  size_t spread = 4 * (size_t)sysconf(_SC_PAGESIZE) / size;
+  if (keep_every < spread) keep_every = spread;
   block_t* blocks = calloc(count, sizeof *blocks);
   uintptr_t* freed = calloc(count, sizeof *freed);
   CHECK(blocks != NULL && freed != NULL);
