@@ -97,6 +97,7 @@ static void page_clear_parked(hak_page_t* page) {
   hak_store_relaxed(&s->parked_pages, pages & ~page_bit(s, page));
 }
 
+#if HAKMEM_DEBUG
 size_t hak_page_parked_blocks(const hak_page_t* page) {
   if (!page_has_parked(page)) return 0;
   const hak_segment_t* s = hak_ptr_segment(page);
@@ -110,6 +111,7 @@ size_t hak_page_parked_blocks(const hak_page_t* page) {
   }
   return count;
 }
+#endif
 
 /* Puts the parked blocks back on the page's free list, which is empty,
  * lowest first: their memory comes back, zeroed, as they are linked. */

@@ -251,8 +251,10 @@ void hak_page_collect(hak_page_t* page);
  * and their memory given back; so are the OS pages only free blocks cover
  * below it, whose blocks are parked (page.c).  Returns the bytes. */
 size_t hak_page_trim(hak_page_t* page);
-/* Free blocks a trim parked on the page. */
+#if HAKMEM_DEBUG
+/* Free blocks a trim parked on the page (for hak_check_page). */
 size_t hak_page_parked_blocks(const hak_page_t* page);
+#endif
 #if HAKMEM_SECURE
 /* The owner frees a built block of the page's open window, before the
  * block goes back to the free list (see page.c). */
