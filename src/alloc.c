@@ -33,6 +33,9 @@ void* hak_malloc_generic(size_t size, hak_heap_t* heap) {
   hak_page_t* page = hak_page_find(heap, size);
   hak_heap_pages_leave(heap);
   if (page == NULL) return out_of_memory();
+  /* The purger may have pointed the size's entry at the empty page
+   * (heap.c, heap_ask_if_idle): it points at the page found again. */
+  if (size <= HAK_SMALL_SIZE_MAX) hak_store_relaxed(&heap->pages_direct[(size + 7) >> 3], page);
   /* The page found heads its bin's queue: the purger leaves it alone. */
   return hak_page_pop(page);
 }

@@ -88,10 +88,12 @@ static void check_queue(const hak_heap_t* heap, size_t bin) {
 void hak_check_heap(const hak_heap_t* heap) {
   hak_assert(heap->thread_id == hak_thread_id());
   for (size_t bin = 0; bin < HAK_BIN_COUNT; bin++) check_queue(heap, bin);
-  /* The fast path's table points at the first page of each small bin. */
+  /* The fast path's table points at the first page of each small bin, or
+   * at the empty page (none yet, or the purger asks for a collect). */
   for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) {
-    const hak_page_t* first = heap->pages[hak_bin_of(i * 8)].first;
-    hak_assert(heap->pages_direct[i] == (first != NULL ? first : &hak_page_empty));
+    const hak_page_t* direct = hak_load_relaxed(&heap->pages_direct[i]);
+    hak_assert(direct == &hak_page_empty ||
+               (direct != NULL && direct == heap->pages[hak_bin_of(i * 8)].first));
   }
   for (const hak_segment_t* s = heap->segments.first; s != NULL; s = s->next) {
     hak_assert(hak_load_relaxed(&s->heap) == heap);

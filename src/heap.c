@@ -45,7 +45,8 @@ void hak_heap_init(hak_heap_t* heap) {
   hak_store_relaxed(&heap->emptied_due_ms, 0);
   hak_heap_purge_unlock(heap);
   hak_heap_pages_leave(heap);
-  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++) heap->pages_direct[i] = &hak_page_empty;
+  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++)
+    hak_store_relaxed(&heap->pages_direct[i], &hak_page_empty);
   heap->thread_id = hak_thread_id();
 #if HAKMEM_SECURE
   heap->random = hak_os_random();
@@ -379,6 +380,12 @@ static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
     return now + hak_options.page_purge_delay_ms;
   }
   hak_store_relaxed(&heap->purger_asks, HAK_ASK_COLLECT);
+  /* Its small mallocs then go to the slow path, so that an owner whose few
+   * calls all find a block on the fast path answers too: else the pages its
+   * last blocks keep would hold the memory of every block freed around
+   * them (a burst with a few survivors). */
+  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++)
+    hak_store_relaxed(&heap->pages_direct[i], &hak_page_empty);
   return UINT64_MAX;
 }
 

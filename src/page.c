@@ -590,15 +590,16 @@ static hak_page_queue_t* queue_of(hak_heap_t* heap, const hak_page_t* page) {
   return &heap->pages[page->in_full ? HAK_BIN_FULL : page->bin];
 }
 
-/* Points the fast-path table at the first page of a small bin. */
+/* Points the fast-path table at the first page of a small bin.  Every
+ * entry is written: one that already holds the page says nothing of the
+ * others, which the purger may be setting to the empty page meanwhile. */
 static void direct_update(hak_heap_t* heap, size_t bin) {
   if (bin > hak_bin_of(HAK_SMALL_SIZE_MAX)) return;
   hak_page_t* page = heap->pages[bin].first;
   if (page == NULL) page = &hak_page_empty;
   size_t hi = hak_bin_block_size(bin) / 8;
-  if (heap->pages_direct[hi] == page) return;
   size_t lo = bin == HAK_BIN_MIN ? 0 : hak_bin_block_size(bin - 1) / 8 + 1;
-  for (size_t i = lo; i <= hi; i++) heap->pages_direct[i] = page;
+  for (size_t i = lo; i <= hi; i++) hak_store_relaxed(&heap->pages_direct[i], page);
 }
 
 void hak_page_queue_push(hak_heap_t* heap, hak_page_t* page) {

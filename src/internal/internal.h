@@ -665,7 +665,7 @@ static inline void* hak_malloc_inline(size_t size) {
   hak_heap_t* heap = hak_heap_default;
   hak_hot_stat(malloc_calls, 1);
   if (hak_likely(size <= HAK_SMALL_SIZE_MAX)) {
-    hak_page_t* page = heap->pages_direct[(size + 7) >> 3];
+    hak_page_t* page = hak_load_relaxed(&heap->pages_direct[(size + 7) >> 3]);
     if (hak_likely(page->free != NULL)) return hak_page_pop(page);
   } else if (hak_likely(size <= HAK_TABLE_SIZE_MAX)) {
     size_t bin = hak_bin_table[(size + HAK_BIN_TABLE_STEP - 1) / HAK_BIN_TABLE_STEP];

@@ -239,8 +239,11 @@ typedef struct hak_segment_list_s {
 
 typedef struct hak_heap_s {
   /* pages_direct[(size + 7) / 8] is a page of the right bin for size, or
-   * the static empty page: the fast path never tests for NULL. */
-  hak_page_t* pages_direct[HAK_DIRECT_COUNT];
+   * the static empty page: the fast path never tests for NULL.  The purger
+   * sets them all to the empty page when it asks the owner to collect
+   * (heap.c), so that the next small malloc takes the slow path, which
+   * answers; that path points its entry back. */
+  _Atomic(hak_page_t*) pages_direct[HAK_DIRECT_COUNT];
   hak_page_queue_t pages[HAK_BIN_COUNT];
   _Atomic(hak_block_t*) thread_delayed_free;
   uintptr_t thread_id;
