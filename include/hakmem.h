@@ -44,10 +44,12 @@ HAK_EXPORT size_t hak_usable_size(const void* p);
 HAK_EXPORT bool hak_owns(const void* p);
 
 /* Gives memory back to the system now: frees the calling thread's empty
- * pages and the free blocks past the last live one of its other pages,
- * purges the free pages of its segments and the freed segments that have
- * waited out the purge delay (with force: all of them, unmapped).
- * Returns the bytes given back.  malloc_trim(pad) calls hak_collect(true). */
+ * pages, gives back the OS pages that only free blocks cover in its other
+ * pages (without force, not in small-block pages more than half in use,
+ * nor in pages unchanged since their last trim: the cheap part), purges
+ * the free pages of its segments and the freed segments that have waited
+ * out the purge delay (with force: all of them, unmapped).  Returns the
+ * bytes given back.  malloc_trim(pad) calls hak_collect(true). */
 HAK_EXPORT size_t hak_collect(bool force);
 
 /* A readable summary of hakmem's statistics (what HAKMEM_SHOW_STATS=1

@@ -187,7 +187,7 @@ size_t hak_heap_collect(hak_heap_t* heap, bool force) {
    * is another thread's free of a parked one. */
   for (size_t bin = 0; bin < HAK_BIN_COUNT; bin++) {
     for (hak_page_t* page = heap->pages[bin].first; page != NULL; page = page->next)
-      released += hak_page_trim(page);
+      released += hak_page_trim(page, force);
   }
   hak_check_heap(heap);
   for (hak_segment_t* s = heap->segments.first; s != NULL; s = s->next)

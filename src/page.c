@@ -138,6 +138,8 @@ static void page_unpark(hak_page_t* page) {
 
 void hak_page_init(hak_page_t* page, uint8_t* start, size_t area, size_t block_size, size_t bin) {
   page_clear_parked(page);
+  hak_segment_t* s = hak_ptr_segment(page);
+  s->trim_marks[page - s->pages] = 0; /* never trimmed */
   page->free = NULL;
   page->used = 0;
   hak_page_set_capacity(page, 0);
@@ -487,8 +489,7 @@ static size_t purge_fresh(hak_page_t* page, const uint64_t* fresh) {
 }
 #endif
 
-size_t hak_page_trim(hak_page_t* page) {
-  hak_page_collect(page);
+static size_t page_trim(hak_page_t* page) {
   if (page->free == NULL) return 0;
   size_t bsize = page->block_size;
   uint64_t free_bits[PAGE_BLOCKS_MAX / 64] = {0};
@@ -537,6 +538,33 @@ size_t hak_page_trim(hak_page_t* page) {
   uint8_t* to = (uint8_t*)hak_align_up((uintptr_t)(page->start + built * bsize), HAK_OS_PAGE_MIN);
   hak_track_close(from, (size_t)(to - from));
   return released + hak_os_purge(from, (size_t)(to - from));
+}
+
+/* The page's free list head and count as one word.  A page whose word is
+ * as its last trim left it is taken to have nothing new to give back.  It
+ * may have (two blocks handed out, two others freed, the first of them
+ * last): what a forced trim would give back stays until the page changes
+ * again. */
+static uint64_t trim_mark(const hak_page_t* page) {
+  return (uintptr_t)page->free ^ ((uint64_t)page->used << 48);
+}
+
+/* A trim walks the page's whole free list.  Without force it is left out
+ * where that would seldom give anything back: on a small page more than
+ * half in use, whose free blocks seldom cover a whole OS page, and on a
+ * page unchanged since its last trim.  A heap of 1 GiB of 64-byte blocks
+ * took 0.47 s a collect with 30 % of them free at random (nothing to give
+ * back), 0.25 s with 95 % free once trimmed, each time the purger asked an
+ * idle owner (docs/memory.md). */
+size_t hak_page_trim(hak_page_t* page, bool force) {
+  hak_page_collect(page);
+  hak_segment_t* s = hak_ptr_segment(page);
+  uint64_t* mark = &s->trim_marks[page - s->pages];
+  bool dense = page->block_size <= HAK_SMALL_OBJ_MAX && page->used > page->capacity / 2u;
+  if (!force && (dense || *mark == trim_mark(page))) return 0;
+  size_t released = page_trim(page);
+  *mark = trim_mark(page);
+  return released;
 }
 
 /* ---- delayed-free state ----------------------------------------------------- */

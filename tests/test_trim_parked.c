@@ -4,8 +4,10 @@
  * For small, medium and large blocks: most of the freed memory goes back,
  * the live blocks keep their contents, and the next allocations of the size
  * take the places that were freed; a large page emptied after its trim
- * and kept by its bin comes back with all its blocks.  The debug build
- * runs it too, its invariant checks counting parked blocks.  The secure
+ * and kept by its bin comes back with all its blocks.  hak_collect(false),
+ * the collect the purger asks an idle owner for, trims only where that is
+ * likely to pay.  The debug build runs it too, its invariant checks
+ * counting parked blocks.  The secure
  * build parks nothing (docs/security.md), so it does not run this test. */
 #include <malloc.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "hakmem.h"
 #include "pattern.h"
 #include "resident.h"
 
@@ -114,11 +117,92 @@ static void kept_page_after_trim(void)
   }
 }
 
+/* count blocks of size on one fresh page, and of them those in [from, to)
+ * freed: returns the range of whole OS pages they covered, resident. */
+static void free_run(void** blocks, size_t count, size_t size, size_t from, size_t to,
+                     char** lo, char** hi)
+{
+  for (size_t i = 0; i < count; i++) {
+    blocks[i] = malloc(size);
+    CHECK(blocks[i] != NULL);
+    pattern_fill(blocks[i], size, i + 1);
+  }
+  size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
+  *lo = (char*)(((uintptr_t)blocks[from] + os_page - 1) & ~(uintptr_t)(os_page - 1));
+  *hi = (char*)((uintptr_t)blocks[to - 1] & ~(uintptr_t)(os_page - 1));
+  CHECK(*hi > *lo);
+  char* start = blocks[from];
+  size_t stride = (size_t)((char*)blocks[from + 1] - start);
+  for (size_t i = from; i < to; i++) {
+    CHECK(blocks[i] == start + (i - from) * stride);
+    free(blocks[i]);
+    blocks[i] = NULL;
+  }
+  size_t pages;
+  CHECK(resident_pages(*lo, *hi, &pages) == pages);
+}
+
+static void free_all(void** blocks, size_t count, size_t size)
+{
+  for (size_t i = 0; i < count; i++) {
+    if (blocks[i] == NULL) continue;
+    CHECK(pattern_mismatch(blocks[i], size, i + 1) == SIZE_MAX);
+    free(blocks[i]);
+  }
+}
+
+/* Without force a collect passes over a small page more than half in use
+ * (its small free blocks seldom cover a whole OS page), which malloc_trim
+ * does not; and it trims a page again once more of its blocks are freed
+ * after its last trim. */
+static void collect_without_force(void)
+{
+  size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
+  char *lo, *hi;
+  size_t pages;
+  /* 250-byte blocks: one small page holds 280 of them, page 0 of a segment
+   * too; a run of three OS pages freed in the middle. */
+  enum { SMALL = 250, SMALL_COUNT = 280 };
+  if (4 * os_page < SMALL_COUNT * SMALL / 2) {
+    void* blocks[SMALL_COUNT];
+    size_t run = 3 * os_page / SMALL + 2;
+    free_run(blocks, SMALL_COUNT, SMALL, 100, 100 + run, &lo, &hi);
+    hak_collect(false);
+    size_t resident = resident_pages(lo, hi, &pages);
+    CHECKF(resident == pages, "hak_collect(false) gave back %zu of %zu OS pages of a small page "
+           "more than half in use", pages - resident, pages);
+    CHECK(malloc_trim(0) == 1);
+    CHECK(resident_pages(lo, hi, &pages) == 0);
+    free_all(blocks, SMALL_COUNT, SMALL);
+  }
+  /* 2,500-byte blocks on a medium page: all but the first few freed, then
+   * a run of two OS pages at least among those. */
+  enum { MEDIUM = 2500, MEDIUM_COUNT = 160 };
+  size_t live = 2 * os_page / MEDIUM + 4;
+  void* blocks[MEDIUM_COUNT];
+  free_run(blocks, MEDIUM_COUNT, MEDIUM, live, MEDIUM_COUNT - 1, &lo, &hi);
+  CHECK(hak_collect(false) > 0);
+  CHECK(resident_pages(lo, hi, &pages) == 0);
+  char* first = (char*)(((uintptr_t)blocks[1] + os_page - 1) & ~(uintptr_t)(os_page - 1));
+  char* last = (char*)((uintptr_t)blocks[live - 2] & ~(uintptr_t)(os_page - 1));
+  for (size_t i = 1; i < live - 1; i++) {
+    free(blocks[i]);
+    blocks[i] = NULL;
+  }
+  CHECK(last > first && resident_pages(first, last, &pages) == pages);
+  hak_collect(false);
+  size_t resident = resident_pages(first, last, &pages);
+  CHECKF(resident == 0, "%zu of %zu OS pages freed since the last trim still resident after "
+         "hak_collect(false)", resident, pages);
+  free_all(blocks, MEDIUM_COUNT, MEDIUM);
+}
+
 /* On a thread of its own, whose heap has no page of these sizes yet: the
  * blocks fill fresh pages from their start. */
 static void* trim_sizes(void* arg)
 {
   (void)arg;
+  collect_without_force();
   kept_page_after_trim();
   /* Each over many pages: 20 blocks per 4 KiB on small pages, a few on
    * medium ones, 40 per large page. */

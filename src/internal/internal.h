@@ -249,8 +249,9 @@ void hak_page_collect(hak_page_t* page);
 /* For malloc_trim: the free blocks of a page in use past its last live one
  * are taken off the free list and un-built (page_extend builds them again)
  * and their memory given back; so are the OS pages only free blocks cover
- * below it, whose blocks are parked (page.c).  Returns the bytes. */
-size_t hak_page_trim(hak_page_t* page);
+ * below it, whose blocks are parked (page.c).  Without force, only where
+ * that is likely to give something back.  Returns the bytes. */
+size_t hak_page_trim(hak_page_t* page, bool force);
 #if HAKMEM_DEBUG
 /* Free blocks a trim parked on the page (for hak_check_page). */
 size_t hak_page_parked_blocks(const hak_page_t* page);
@@ -277,8 +278,10 @@ void hak_heap_done(hak_heap_t* heap);
 void hak_heap_delayed_free_all(hak_heap_t* heap);
 bool hak_heap_reclaim_abandoned(hak_heap_t* heap);
 void hak_heap_after_fork_child(hak_heap_t* heap);
-/* Frees the heap's empty pages and gives back the memory of its free ones
- * (and, with force, everything in the segment cache); returns the bytes.
+/* Frees the heap's empty pages, gives back the memory of its free pages
+ * and of the free blocks in its other pages (hak_page_trim, with force or
+ * not) and, with force, everything in the segment cache; returns the
+ * bytes.
  * Between hak_heap_pages_enter and _leave, as hak_heap_delayed_free_all. */
 size_t hak_heap_collect(hak_heap_t* heap, bool force);
 /* With every heap's purge lock (for fork). */

@@ -217,6 +217,9 @@ typedef struct hak_segment_s {
    * Written by the owner; other threads' frees read them. */
   _Atomic(uint64_t) parked_pages;
   _Atomic(uint64_t) parked_os[HAK_SEGMENT_SIZE / HAK_OS_PAGE_MIN / 64];
+  /* Owner only: in-use page i's free list and count as its last trim left
+   * them (page.c, trim_mark). */
+  uint64_t trim_marks[HAK_MAX_PAGES_PER_SEGMENT];
   /* Its kept page's free list and built blocks, set aside while kept. */
   hak_block_t* kept_free;
   uint16_t kept_capacity;
