@@ -3,8 +3,8 @@
 #define HAKMEM_TEST_RESIDENT_H
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

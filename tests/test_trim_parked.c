@@ -7,8 +7,8 @@
  * and kept by its bin comes back with all its blocks.  hak_collect(false),
  * the collect the purger asks an idle owner for, trims only where that is
  * likely to pay.  The debug build runs it too, its invariant checks
- * counting parked blocks.  The secure
- * build parks nothing (docs/security.md), so it does not run this test. */
+ * counting parked blocks.  The secure build parks nothing
+ * (docs/security.md), so it does not run this test. */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -118,7 +118,7 @@ static void kept_page_after_trim(void)
 }
 
 /* count blocks of size on one fresh page, and of them those in [from, to)
- * freed: returns the range of whole OS pages they covered, resident. */
+ * freed; [*lo, *hi) is the whole OS pages they covered, resident still. */
 static void free_run(void** blocks, size_t count, size_t size, size_t from, size_t to,
                      char** lo, char** hi)
 {
@@ -161,7 +161,8 @@ static void collect_without_force(void)
   char *lo, *hi;
   size_t pages;
   /* 250-byte blocks: one small page holds 280 of them, page 0 of a segment
-   * too; a run of three OS pages freed in the middle. */
+   * too; a run of three OS pages freed in the middle (not under 64 KiB
+   * pages, of which a small page is one). */
   enum { SMALL = 250, SMALL_COUNT = 280 };
   if (4 * os_page < SMALL_COUNT * SMALL / 2) {
     void* blocks[SMALL_COUNT];
