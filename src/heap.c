@@ -31,6 +31,13 @@ void hak_heap_register(hak_heap_t* heap) {
   }
 }
 
+/* Every entry of the fast path's table at the empty page: each small malloc
+ * then takes the slow path, which points its entry at its bin's page. */
+static void direct_clear(hak_heap_t* heap) {
+  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++)
+    hak_store_relaxed(&heap->pages_direct[i], &hak_page_empty);
+}
+
 void hak_heap_init(hak_heap_t* heap) {
   /* A reused heap: the purger may still be looking at it (at an empty
    * segment list or full queue), so the locks and the registry link are
@@ -45,8 +52,7 @@ void hak_heap_init(hak_heap_t* heap) {
   hak_store_relaxed(&heap->emptied_due_ms, 0);
   hak_heap_purge_unlock(heap);
   hak_heap_pages_leave(heap);
-  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++)
-    hak_store_relaxed(&heap->pages_direct[i], &hak_page_empty);
+  direct_clear(heap);
   heap->thread_id = hak_thread_id();
 #if HAKMEM_SECURE
   heap->random = hak_os_random();
@@ -384,8 +390,7 @@ static uint64_t heap_ask_if_idle(hak_heap_t* heap, uint64_t now) {
    * calls all find a block on the fast path answers too: else the pages its
    * last blocks keep would hold the memory of every block freed around
    * them (a burst with a few survivors). */
-  for (size_t i = 0; i < HAK_DIRECT_COUNT; i++)
-    hak_store_relaxed(&heap->pages_direct[i], &hak_page_empty);
+  direct_clear(heap);
   return UINT64_MAX;
 }
 
