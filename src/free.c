@@ -59,6 +59,29 @@ void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
   if (page->used == 0) hak_page_retire(page);
 }
 
+/* The purger's request is taken here too: a nearly idle thread may never
+ * search for a page, but its frees come this way when a page empties. */
+void hak_free_last(hak_block_t* block) {
+  hak_segment_t* segment = hak_ptr_segment(block);
+  hak_page_t* page = hak_segment_page_of(segment, block);
+  if (page->used == 0 || hak_block_looks_free(page, block)) {
+    hak_free_generic(segment, page, block);
+    return;
+  }
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
+  hak_track_free(block);
+  hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
+  hak_page_push(page, block);
+  hak_page_retire(page);
+  if (hak_unlikely(hak_heap_purger_asks(heap) == HAK_ASK_COLLECT)) {
+    hak_heap_pages_enter(heap);
+    hak_heap_collect_asked(heap);
+    hak_heap_pages_leave(heap);
+  }
+  hak_purger_poll();
+}
+
 /* Another thread's page: push onto its thread_free list with one CAS.  If
  * the page is full, hand the block to the owner heap's delayed list
  * instead, so the owner learns the page has room again. */
@@ -124,9 +147,8 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
   hak_track_free(block);
   if (hak_is_owner(segment)) {
     hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
-    /* The purger's request is taken here too: a nearly idle thread may never
-     * search for a page, but its frees come this way when a page empties.
-     * That, and a full page leaving the full queue, which the purger may be
+    /* The purger's request is taken here too, as in hak_free_last.  That,
+     * and a full page leaving the full queue, which the purger may be
      * reading, happen between hak_heap_pages_enter and _leave. */
     bool asked = hak_heap_purger_asks(heap) == HAK_ASK_COLLECT;
     bool at_pages = page->in_full || asked;

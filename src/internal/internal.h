@@ -338,6 +338,10 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
 hak_cold hak_block_t* hak_free_list_corrupt(const void* block);
 #endif
 void hak_free_local_block(hak_page_t* page, hak_block_t* block);
+/* The owner's free of a block of a page with at most one block in use (a
+ * page it empties, or a double free).  It takes the block rather than the
+ * page, which free would have to keep. */
+void hak_free_last(hak_block_t* block);
 /* The page of p when p is a block start hakmem owns, else NULL. */
 hak_page_t* hak_page_of_block(const void* p);
 /* hak_block_of for a p inside a block of page: the block when an aligned
@@ -693,10 +697,16 @@ static inline hak_block_t* hak_block_of(const void* p, hak_page_t** page) {
 }
 
 /* The owner's usual free of a block of its page: onto the free list, at
- * once.  Not the page's last block in use, nor a full page's, nor a block
- * that looks free already (a double free): false for those. */
+ * once.  The page's last block in use goes to hak_free_last.  Not a full
+ * page's block, nor one that looks free already (a double free): false for
+ * those. */
 static inline bool hak_free_local_quick(hak_page_t* page, hak_block_t* block) {
-  if (page->in_full || page->used <= 1 || hak_block_looks_free(page, block)) return false;
+  if (page->in_full) return false;
+  if (hak_unlikely(page->used <= 1)) {
+    hak_free_last(block);
+    return true;
+  }
+  if (hak_block_looks_free(page, block)) return false;
   hak_hot_stat(free_calls, 1);
   hak_hot_stat(bin_frees[page->bin], 1);
   hak_track_free(block);
