@@ -59,26 +59,33 @@ void hak_free_local_block(hak_page_t* page, hak_block_t* block) {
   if (page->used == 0) hak_page_retire(page);
 }
 
-/* The purger's request is taken here too: a nearly idle thread may never
- * search for a page, but its frees come this way when a page empties. */
+/* The owner's free past the quick one: onto the page's list, and the page
+ * out of the full queue or retired as need be.  The purger's request is
+ * taken here too: a nearly idle thread may never search for a page, but its
+ * frees come this way when a page empties.  That, and a full page leaving
+ * the full queue, which the purger may be reading, happen between
+ * hak_heap_pages_enter and _leave. */
+static inline void free_local(hak_segment_t* segment, hak_page_t* page, hak_block_t* block) {
+  hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
+  bool asked = hak_heap_purger_asks(heap) == HAK_ASK_COLLECT;
+  bool at_pages = page->in_full || asked;
+  if (at_pages) hak_heap_pages_enter(heap);
+  hak_free_local_block(page, block);
+  if (hak_unlikely(asked)) hak_heap_collect_asked(heap);
+  if (at_pages) hak_heap_pages_leave(heap);
+}
+
 void hak_free_last(hak_block_t* block) {
   hak_segment_t* segment = hak_ptr_segment(block);
   hak_page_t* page = hak_segment_page_of(segment, block);
+  hak_hot_stat(free_calls, 1);
+  hak_hot_stat(bin_frees[page->bin], 1);
   if (page->used == 0 || hak_block_looks_free(page, block)) {
     hak_free_generic(segment, page, block);
     return;
   }
-  hak_hot_stat(free_calls, 1);
-  hak_hot_stat(bin_frees[page->bin], 1);
   hak_track_free(block);
-  hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
-  hak_page_push(page, block);
-  hak_page_retire(page);
-  if (hak_unlikely(hak_heap_purger_asks(heap) == HAK_ASK_COLLECT)) {
-    hak_heap_pages_enter(heap);
-    hak_heap_collect_asked(heap);
-    hak_heap_pages_leave(heap);
-  }
+  free_local(segment, page, block);
   hak_purger_poll();
 }
 
@@ -145,20 +152,8 @@ void hak_free_generic(hak_segment_t* segment, hak_page_t* page, hak_block_t* blo
     return;
   }
   hak_track_free(block);
-  if (hak_is_owner(segment)) {
-    hak_heap_t* heap = hak_load_relaxed(&segment->heap); /* the segment may go */
-    /* The purger's request is taken here too, as in hak_free_last.  That,
-     * and a full page leaving the full queue, which the purger may be
-     * reading, happen between hak_heap_pages_enter and _leave. */
-    bool asked = hak_heap_purger_asks(heap) == HAK_ASK_COLLECT;
-    bool at_pages = page->in_full || asked;
-    if (at_pages) hak_heap_pages_enter(heap);
-    hak_free_local_block(page, block);
-    if (hak_unlikely(asked)) hak_heap_collect_asked(heap);
-    if (at_pages) hak_heap_pages_leave(heap);
-  } else {
-    free_remote(segment, page, block);
-  }
+  if (hak_is_owner(segment)) free_local(segment, page, block);
+  else free_remote(segment, page, block);
   hak_purger_poll();
 }
 
