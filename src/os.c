@@ -50,6 +50,31 @@ static void os_munmap(void* p, size_t size) {
   errno = saved;
 }
 
+void* hak_os_reserve_zeros(size_t size) {
+  hak_stat_add(mmap_calls, 1);
+  int saved = errno;
+  void* p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  errno = saved;
+  return p != MAP_FAILED ? p : NULL;
+}
+
+void hak_os_unreserve(void* p, size_t size) {
+  hak_stat_add(munmap_calls, 1);
+  int saved = errno;
+  munmap(p, size);
+  errno = saved;
+}
+
+bool hak_os_make_writable(void* p, size_t size) {
+  size_t page = hak_os_page_size();
+  uintptr_t from = (uintptr_t)p & ~(uintptr_t)(page - 1);
+  uintptr_t to = hak_align_up((uintptr_t)p + size, page);
+  int saved = errno;
+  bool done = mprotect((void*)from, to - from, PROT_READ | PROT_WRITE) == 0;
+  errno = saved;
+  return done;
+}
+
 /* The lowest aligned mapping made so far, or the end of space unmapped
  * above it (hak_os_free): the kernel places new mappings below the ones it
  * has, so the aligned place just under it is usually free.  Only a hint: a

@@ -5,7 +5,9 @@
 
 #include <pthread.h>
 
-_Atomic(uint8_t) hak_segment_map[HAK_SEGMENT_MAP_SIZE];
+/* Each alone on its cache line: free reads both on every call. */
+_Alignas(64) _Atomic(_Atomic(uint8_t)*) hak_segment_map;
+_Alignas(64) _Atomic(size_t) hak_segment_map_limit;
 
 static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
 static hak_segment_list_t abandoned;
@@ -13,10 +15,52 @@ static _Atomic(size_t) abandoned_count;
 
 /* ---- the segment map ------------------------------------------------------ */
 
+/* The map is made writable a unit at a time: 64 KiB, whole pages of any
+ * page size up to 64 KiB, covering 256 GiB of address space. */
+#define MAP_UNIT ((size_t)64 << 10)
+#define MAP_UNITS (HAK_SEGMENT_MAP_SIZE / MAP_UNIT)
+static _Atomic(uint64_t) map_units_writable[MAP_UNITS / 64];
+
+/* Reserves the map.  Two threads may race to: the loser gives its
+ * reservation back. */
+static bool segment_map_reserve(void) {
+  _Atomic(uint8_t)* bytes = hak_os_reserve_zeros(HAK_SEGMENT_MAP_SIZE);
+  if (bytes == NULL) return false;
+  _Atomic(uint8_t)* none = NULL;
+  if (!atomic_compare_exchange_strong(&hak_segment_map, &none, bytes))
+    hak_os_unreserve(bytes, HAK_SEGMENT_MAP_SIZE);
+  atomic_store_explicit(&hak_segment_map_limit, HAK_SEGMENT_MAP_SIZE, memory_order_release);
+  return true;
+}
+
+/* Whether the map is reserved (or now is): before the first segment is
+ * mapped, or it would take the place under that segment where the next
+ * one goes (hak_os_alloc_aligned). */
+static bool segment_map_reserved(void) {
+  return hak_load_acquire(&hak_segment_map_limit) != 0 || segment_map_reserve();
+}
+
+/* Whether segment can be registered: the unit of the map holding its byte
+ * is writable.  False, and the segment must not be used, when the system
+ * refuses or the segment lies beyond the map. */
+static bool segment_map_ready(const hak_segment_t* segment) {
+  uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
+  if (index >= HAK_SEGMENT_MAP_SIZE) return false;
+  size_t unit = index / MAP_UNIT;
+  uint64_t bit = (uint64_t)1 << (unit % 64);
+  if (hak_load_acquire(&map_units_writable[unit / 64]) & bit) return true;
+  /* Another thread may be making it writable too: both calls succeed. */
+  uint8_t* from = (uint8_t*)hak_load_relaxed(&hak_segment_map) + unit * MAP_UNIT;
+  if (!hak_os_make_writable(from, MAP_UNIT)) return false;
+  atomic_fetch_or_explicit(&map_units_writable[unit / 64], bit, memory_order_release);
+  return true;
+}
+
+/* Marks a segment ours or not; one marked ours passed segment_map_ready. */
 static void segment_map_set(hak_segment_t* segment, bool present) {
   uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
-  if (index >= HAK_SEGMENT_MAP_SIZE) return;
-  atomic_store_explicit(&hak_segment_map[index], present, memory_order_release);
+  atomic_store_explicit(&hak_load_relaxed(&hak_segment_map)[index], present,
+                        memory_order_release);
 }
 
 /* ---- intrusive lists ------------------------------------------------------ */
@@ -175,12 +219,17 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   size_t guard;
   size_t header_size = header_size_for(page_count, page_shift_of(kind), &guard);
   size_t had_guard = 0;
+  if (!segment_map_reserved()) return NULL;
   hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale, &had_guard);
   if (s == NULL) {
     s = hak_os_alloc_aligned(size, alignment, offset);
     *stale = false;
   }
   if (s == NULL) return NULL;
+  if (!segment_map_ready(s)) {
+    hak_os_free(s, size);
+    return NULL;
+  }
   /* First, as the old guard page may lie in the new header. */
   segment_guard_move(s, had_guard, guard);
   size_t metadata_end = guard != 0 ? guard : header_size;
@@ -508,7 +557,7 @@ static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
       moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
     }
     if (moved == NULL) return NULL;
-    if (!hak_os_move(s, old_size, moved)) {
+    if (!segment_map_ready(moved) || !hak_os_move(s, old_size, moved)) {
       hak_os_free(moved, size);
       return NULL;
     }

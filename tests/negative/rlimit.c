@@ -1,6 +1,10 @@
-/* Address-space exhaustion.  RLIMIT_AS is set to what this process maps now
- * plus 256 MiB (expect.sh runs it as a process of its own, so the limit
- * binds nothing else).  Then, twice:
+/* Memory limits.  Argument "as": RLIMIT_AS is set to what this process maps
+ * now plus 256 MiB (expect.sh runs it as a process of its own, so the limit
+ * binds nothing else).  Argument "data": RLIMIT_DATA is set to 60 MiB and
+ * the program runs itself again under it, so that the limit holds while
+ * hakmem is loaded: hakmem must start there, taking little of it (its
+ * segment map once took 64 MiB of BSS, and no program started under
+ * `ulimit -d 65536`).  Then, twice:
  *   - blocks of each tier are allocated until malloc fails, which must be
  *     NULL with errno ENOMEM, never a crash; at that point calloc and a
  *     growing realloc fail the same way, the realloc'd block intact;
@@ -12,10 +16,15 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "common.h"
 
-#define HEADROOM (256 * MiB)
+#define AS_HEADROOM (256 * MiB)
+#define DATA_LIMIT (60 * MiB)
+/* What hakmem may take of RLIMIT_DATA before the first round, with its
+ * first segments (4 MiB each, 8 MiB for a moment while aligning one). */
+#define DATA_START_MAX (16 * MiB)
 #define MAX_BLOCKS 65536
 
 /* Bigger than tier_size() for small and medium, so a round takes thousands
@@ -31,14 +40,15 @@ typedef struct {
 static entry_t* blocks;
 static size_t block_count;
 
-static size_t mapped_bytes(void)
+/* A size from /proc/self/status: "VmSize" (address space) or "VmData". */
+static size_t status_bytes(const char* field)
 {
   FILE* f = fopen("/proc/self/status", "r");
   CHECK(f != NULL);
   char line[256];
-  size_t kib = 0;
+  size_t kib = 0, n = strlen(field);
   while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmSize: %zu kB", &kib) == 1) break;
+    if (strncmp(line, field, n) == 0 && sscanf(line + n, ": %zu kB", &kib) == 1) break;
   fclose(f);
   CHECK(kib > 0);
   return kib * KiB;
@@ -107,20 +117,35 @@ static size_t round_trip(int small_first)
 
 int main(int argc, char** argv)
 {
-  (void)argc;
+  CHECK(argc >= 2 && (strcmp(argv[1], "as") == 0 || strcmp(argv[1], "data") == 0));
+  int data = strcmp(argv[1], "data") == 0;
+  if (data && argc == 2) {
+    struct rlimit rl = {DATA_LIMIT, DATA_LIMIT};
+    CHECK(setrlimit(RLIMIT_DATA, &rl) == 0);
+    char* again[] = {argv[0], argv[1], "limited", NULL};
+    execv("/proc/self/exe", again);
+    CHECKF(0, "execv: errno %d", errno);
+  }
   blocks = mmap(NULL, MAX_BLOCKS * sizeof(entry_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(blocks != MAP_FAILED);
-  /* stdout's buffer, allocated now rather than under the limit. */
-  printf("%s: limit %zu MiB above the %zu MiB mapped\n", argv[0], HEADROOM / MiB, mapped_bytes() / MiB);
+  const char* field = data ? "VmData" : "VmSize";
+  /* stdout's buffer, and hakmem's first segment, allocated now. */
+  printf("%s %s: %zu MiB %s at start\n", argv[0], argv[1], status_bytes(field) / MiB, field);
   fflush(stdout);
-  size_t limit = mapped_bytes() + HEADROOM;
-  struct rlimit rl = {limit, limit};
-  CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+  size_t used = status_bytes(field), limit = used + AS_HEADROOM;
+  if (data) {
+    CHECKF(used <= DATA_START_MAX, "%zu MiB of data before the first round", used / MiB);
+    limit = DATA_LIMIT;
+  } else {
+    struct rlimit rl = {limit, limit};
+    CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+  }
+  size_t headroom = limit - used;
 
   size_t first = round_trip(1);
   size_t second = round_trip(0);
-  printf("%s: %zu MiB, then %zu MiB allocated\n", argv[0], first / MiB, second / MiB);
-  CHECKF(first >= HEADROOM / 2, "only %zu MiB of %zu", first / MiB, HEADROOM / MiB);
+  printf("%s %s: %zu MiB, then %zu MiB allocated\n", argv[0], argv[1], first / MiB, second / MiB);
+  CHECKF(first >= headroom / 2, "only %zu MiB of %zu", first / MiB, headroom / MiB);
   CHECKF(second >= first / 4 * 3, "after freeing everything, %zu MiB where %zu MiB fitted before",
          second / MiB, first / MiB);
   check_heap_works(64);
