@@ -5,9 +5,7 @@
 
 #include <pthread.h>
 
-/* Each alone on its cache line: free reads both on every call. */
-_Alignas(64) _Atomic(_Atomic(uint8_t)*) hak_segment_map;
-_Alignas(64) _Atomic(size_t) hak_segment_map_limit;
+hak_segment_map_t hak_segment_map;
 
 static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
 static hak_segment_list_t abandoned;
@@ -27,9 +25,9 @@ static bool segment_map_reserve(void) {
   _Atomic(uint8_t)* bytes = hak_os_reserve_zeros(HAK_SEGMENT_MAP_SIZE);
   if (bytes == NULL) return false;
   _Atomic(uint8_t)* none = NULL;
-  if (!atomic_compare_exchange_strong(&hak_segment_map, &none, bytes))
+  if (!atomic_compare_exchange_strong(&hak_segment_map.bytes, &none, bytes))
     hak_os_unreserve(bytes, HAK_SEGMENT_MAP_SIZE);
-  atomic_store_explicit(&hak_segment_map_limit, HAK_SEGMENT_MAP_SIZE, memory_order_release);
+  atomic_store_explicit(&hak_segment_map.limit, HAK_SEGMENT_MAP_SIZE, memory_order_release);
   return true;
 }
 
@@ -37,7 +35,7 @@ static bool segment_map_reserve(void) {
  * mapped, or it would take the place under that segment where the next
  * one goes (hak_os_alloc_aligned). */
 static bool segment_map_reserved(void) {
-  return hak_load_acquire(&hak_segment_map_limit) != 0 || segment_map_reserve();
+  return hak_load_acquire(&hak_segment_map.limit) != 0 || segment_map_reserve();
 }
 
 /* Whether segment can be registered: the unit of the map holding its byte
@@ -50,7 +48,7 @@ static bool segment_map_ready(const hak_segment_t* segment) {
   uint64_t bit = (uint64_t)1 << (unit % 64);
   if (hak_load_acquire(&map_units_writable[unit / 64]) & bit) return true;
   /* Another thread may be making it writable too: both calls succeed. */
-  uint8_t* from = (uint8_t*)hak_load_relaxed(&hak_segment_map) + unit * MAP_UNIT;
+  uint8_t* from = (uint8_t*)hak_load_relaxed(&hak_segment_map.bytes) + unit * MAP_UNIT;
   if (!hak_os_make_writable(from, MAP_UNIT)) return false;
   atomic_fetch_or_explicit(&map_units_writable[unit / 64], bit, memory_order_release);
   return true;
@@ -59,7 +57,7 @@ static bool segment_map_ready(const hak_segment_t* segment) {
 /* Marks a segment ours or not; one marked ours passed segment_map_ready. */
 static void segment_map_set(hak_segment_t* segment, bool present) {
   uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
-  atomic_store_explicit(&hak_load_relaxed(&hak_segment_map)[index], present,
+  atomic_store_explicit(&hak_load_relaxed(&hak_segment_map.bytes)[index], present,
                         memory_order_release);
 }
 

@@ -219,11 +219,14 @@ void hak_purger_unlock(bool child);
  * reserved read-only with the first segment, and each 64 KiB of it made
  * writable before a segment it covers is registered: as BSS, all of it was
  * the process's data, and no program started under `ulimit -d 65536`.
- * limit is 0 until bytes is mapped; alone on its cache line, as free reads
- * it on every call. */
+ * limit is 0 until bytes is reserved.  The two share a cache line that
+ * nothing else does, as free reads them on every call. */
 #define HAK_SEGMENT_MAP_SIZE ((size_t)1 << (48 - HAK_SEGMENT_SHIFT))
-extern _Atomic(_Atomic(uint8_t)*) hak_segment_map;
-extern _Atomic(size_t) hak_segment_map_limit;
+typedef struct hak_segment_map_s {
+  _Atomic(_Atomic(uint8_t)*) bytes;
+  _Atomic(size_t) limit;
+} __attribute__((aligned(64))) hak_segment_map_t;
+extern hak_segment_map_t hak_segment_map;
 hak_page_t* hak_segment_page_alloc(hak_heap_t* heap, hak_page_kind_t kind, size_t bin);
 /* Returns true when the page's segment was freed with it. */
 bool hak_segment_page_free(hak_page_t* page);
@@ -397,8 +400,8 @@ static inline hak_segment_t* hak_ptr_segment(const void* p) {
 
 static inline bool hak_segment_map_contains(const void* segment) {
   uintptr_t index = (uintptr_t)segment >> HAK_SEGMENT_SHIFT;
-  if (hak_unlikely(index >= hak_load_acquire(&hak_segment_map_limit))) return false;
-  return hak_load_relaxed(&hak_load_relaxed(&hak_segment_map)[index]) != 0;
+  if (hak_unlikely(index >= hak_load_acquire(&hak_segment_map.limit))) return false;
+  return hak_load_relaxed(&hak_load_relaxed(&hak_segment_map.bytes)[index]) != 0;
 }
 
 /* The first page of s that can hold blocks: 0, but for a header that
