@@ -31,38 +31,40 @@ size_t hak_os_page_round(size_t size) {
   return hak_align_up(size, hak_os_page_size());
 }
 
+/* An anonymous private mapping (counted as a call, not yet as memory mapped). */
+static void* os_map(void* hint, size_t size, int prot, int flags) {
+  hak_stat_add(mmap_calls, 1);
+  void* p = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+  return p != MAP_FAILED ? p : NULL;
+}
+
+static bool os_unmap(void* p, size_t size) {
+  hak_stat_add(munmap_calls, 1);
+  int saved = errno;
+  bool done = munmap(p, size) == 0;
+  errno = saved;
+  return done;
+}
+
 /* At hint if that range is free, else where the kernel likes (NULL: no
  * preference); with flags MAP_FIXED_NOREPLACE, at hint or nowhere (a
  * kernel before 4.17 reads it as a hint). */
 static void* os_mmap(void* hint, size_t size, int flags) {
-  hak_stat_add(mmap_calls, 1);
-  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  hak_stats_mapped(size);
+  void* p = os_map(hint, size, PROT_READ | PROT_WRITE, flags);
+  if (p != NULL) hak_stats_mapped(size);
   return p;
 }
 
 static void os_munmap(void* p, size_t size) {
-  if (size == 0) return;
-  hak_stat_add(munmap_calls, 1);
-  int saved = errno;
-  if (munmap(p, size) == 0) hak_stats_unmapped(size);
-  errno = saved;
+  if (size != 0 && os_unmap(p, size)) hak_stats_unmapped(size);
 }
 
 void* hak_os_reserve_zeros(size_t size) {
-  hak_stat_add(mmap_calls, 1);
-  int saved = errno;
-  void* p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  errno = saved;
-  return p != MAP_FAILED ? p : NULL;
+  return os_map(NULL, size, PROT_READ, MAP_NORESERVE);
 }
 
 void hak_os_unreserve(void* p, size_t size) {
-  hak_stat_add(munmap_calls, 1);
-  int saved = errno;
-  munmap(p, size);
-  errno = saved;
+  os_unmap(p, size);
 }
 
 bool hak_os_make_writable(void* p, size_t size) {

@@ -132,10 +132,9 @@ int main(int argc, char** argv)
   /* stdout's buffer, and hakmem's first segment, allocated now. */
   printf("%s %s: %zu MiB %s at start\n", argv[0], argv[1], status_bytes(field) / MiB, field);
   fflush(stdout);
-  size_t used = status_bytes(field), limit = used + AS_HEADROOM;
+  size_t used = status_bytes(field), limit = data ? DATA_LIMIT : used + AS_HEADROOM;
   if (data) {
     CHECKF(used <= DATA_START_MAX, "%zu MiB of data before the first round", used / MiB);
-    limit = DATA_LIMIT;
   } else {
     struct rlimit rl = {limit, limit};
     CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
