@@ -209,6 +209,20 @@ static void page_idle_unlock(hak_heap_t* heap, hak_segment_t* s, size_t i) {
   hak_heap_purge_later(heap, now);
 }
 
+/* A new mapping.  When the system refuses it, the cache's mappings go back
+ * and it is asked once more: under RLIMIT_AS, RLIMIT_DATA or strict
+ * overcommit they hold the address space or commit charge it needs
+ * (negative_rlimit's second round got a fifth less under RLIMIT_DATA
+ * without this). */
+static void* segment_map_new(size_t size, size_t alignment, size_t offset) {
+  void* p = hak_os_alloc_aligned(size, alignment, offset);
+  if (p == NULL && hak_load_relaxed(&hak_stats.cached_bytes) != 0) {
+    hak_cache_collect(true);
+    p = hak_os_alloc_aligned(size, alignment, offset);
+  }
+  return p;
+}
+
 /* Maps (or takes from the cache) and registers a segment; the caller sets
  * the owner.  *stale tells whether memory past the header may be dirty. */
 static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t alignment,
@@ -220,7 +234,7 @@ static hak_segment_t* segment_create(hak_page_kind_t kind, size_t size, size_t a
   if (!segment_map_reserved()) return NULL;
   hak_segment_t* s = hak_cache_take(size, alignment, offset, &size, stale, &had_guard);
   if (s == NULL) {
-    s = hak_os_alloc_aligned(size, alignment, offset);
+    s = segment_map_new(size, alignment, offset);
     *stale = false;
   }
   if (s == NULL) return NULL;
@@ -549,7 +563,7 @@ static hak_segment_t* huge_relocate(hak_segment_t* s, size_t total) {
     /* Where warm pages cannot be moved in, they can be copied into: realloc
      * does that (malloc takes warm cached mappings first) when this fails. */
     if (!hak_os_moves_split_ranges() && hak_cache_has_warm(total)) return NULL;
-    moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);
+    moved = segment_map_new(size, HAK_SEGMENT_SIZE, 0);
     if (moved == NULL) {
       size = total;
       moved = hak_os_alloc_aligned(size, HAK_SEGMENT_SIZE, 0);

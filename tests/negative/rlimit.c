@@ -11,7 +11,9 @@
  *   - every block is checked and freed.
  * The first round goes from small to huge blocks, the second from huge to
  * small: memory freed as small segments must be usable again for huge
- * blocks, so the second round must get at least 3/4 of what the first did. */
+ * blocks, and the mappings hakmem caches must not keep a block out, so the
+ * second round must get at least 15/16 of what the first did (it got 4/5
+ * while a failed mapping left the cache as it was). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
@@ -145,7 +147,7 @@ int main(int argc, char** argv)
   size_t second = round_trip(0);
   printf("%s %s: %zu MiB, then %zu MiB allocated\n", argv[0], argv[1], first / MiB, second / MiB);
   CHECKF(first >= headroom / 2, "only %zu MiB of %zu", first / MiB, headroom / MiB);
-  CHECKF(second >= first / 4 * 3, "after freeing everything, %zu MiB where %zu MiB fitted before",
+  CHECKF(second >= first / 16 * 15, "after freeing everything, %zu MiB where %zu MiB fitted before",
          second / MiB, first / MiB);
   check_heap_works(64);
   check_report(argv[0]);
