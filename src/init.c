@@ -16,9 +16,17 @@ static pthread_key_t heap_key;
 
 /* ---- thread exit and fork ------------------------------------------------- */
 
+_Atomic(size_t) hak_threads_with_heap;
+
+/* glibc ends a process when its last thread exits, and counts the purger
+ * among its threads: so once no thread that allocates is left (a program
+ * whose main thread called pthread_exit, its other threads done), the
+ * purger goes first, or the process would never end. */
 static void thread_done(void* value) {
   hak_heap_t* heap = value;
-  if (heap != NULL && heap == hak_heap_default) hak_heap_done(heap);
+  if (heap == NULL || heap != hak_heap_default) return;
+  hak_heap_done(heap);
+  if (atomic_fetch_sub(&hak_threads_with_heap, 1) == 1) hak_purger_stop();
 }
 
 static void fork_prepare(void) {
@@ -36,6 +44,7 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
+  atomic_store(&hak_threads_with_heap, hak_heap_default != &hak_heap_empty);
   hak_purger_unlock(true);
   hak_segment_unlock_all();
   hak_heap_pool_unlock();
@@ -74,6 +83,7 @@ hak_heap_t* hak_thread_heap(void) {
   if (first) hak_heap_register(heap);
   hak_heap_init(heap);
   hak_heap_default = heap;
+  atomic_fetch_add(&hak_threads_with_heap, 1);
   if (first) process_init();
   while (!atomic_load_explicit(&process_ready, memory_order_acquire)) sched_yield();
   pthread_setspecific(heap_key, heap);

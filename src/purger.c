@@ -11,18 +11,23 @@
  * (heap.c's handshake).  It is started
  * the first time there is such work, from a point where starting a thread
  * (which may allocate) is safe, and again in a forked child if that child
- * has such work in turn. */
+ * has such work in turn.  It ends when the last thread holding a heap
+ * does, and starts again if another thread allocates and frees. */
 #define _GNU_SOURCE
 #include "internal/internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
 
 _Atomic(int) hak_purger_state = HAK_PURGER_IDLE;
 static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t purger_cond;
+static bool purger_cond_ready; /* made by the first start, remade in a child */
+static pthread_t purger_thread;
 static bool purger_kicked;
+static bool purger_stopping; /* under purger_lock: hak_purger_stop asks */
 /* When the purger means to wake (0: it is awake and looking; UINT64_MAX:
  * only when told).  Work due later than this needs no wake-up: the purger
  * will find it then.  Under purger_lock. */
@@ -60,7 +65,7 @@ static void* purger_main(void* arg) {
   pthread_setname_np(pthread_self(), "hakmem-purge");
   sweep_clock_t sweep = {SWEEP_MIN_MS, hak_os_clock_ms() + SWEEP_MIN_MS};
   pthread_mutex_lock(&purger_lock);
-  for (;;) {
+  while (!purger_stopping) {
     purger_kicked = false;
     purger_wake_ms = 0;
     pthread_mutex_unlock(&purger_lock);
@@ -81,6 +86,7 @@ static void* purger_main(void* arg) {
       pthread_cond_timedwait(&purger_cond, &purger_lock, &until);
     }
   }
+  pthread_mutex_unlock(&purger_lock);
   return NULL;
 }
 
@@ -118,23 +124,53 @@ void hak_purger_start(void) {
     return;
   }
   if (!atomic_compare_exchange_strong(&hak_purger_state, &wanted, HAK_PURGER_STARTING)) return;
-  /* Nobody signals the condition before it is RUNNING. */
-  purger_cond_init();
-  hak_store_release(&hak_purger_state, HAK_PURGER_RUNNING);
+  /* With no thread holding a heap, none would stop it again.  Either this
+   * load or hak_purger_stop's sees the other's store: it then waits out
+   * STARTING. */
+  if (atomic_load(&hak_threads_with_heap) == 0) {
+    atomic_store(&hak_purger_state, HAK_PURGER_WANTED);
+    return;
+  }
+  /* Nobody signals the condition before it is RUNNING.  Made once: a
+   * notify that saw an earlier purger RUNNING may signal it at any time. */
+  if (!purger_cond_ready) purger_cond_init();
+  purger_cond_ready = true;
+  purger_stopping = false;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
   /* The thread inherits a full signal mask: the program's signals are
    * never delivered to it. */
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int failed = pthread_create(&thread, &attr, purger_main, NULL);
+  int failed = pthread_create(&purger_thread, &attr, purger_main, NULL);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
-  if (failed) hak_store_relaxed(&hak_purger_state, HAK_PURGER_FAILED);
+  if (failed) {
+    hak_store_relaxed(&hak_purger_state, HAK_PURGER_FAILED);
+    return;
+  }
+  hak_store_release(&hak_purger_state, HAK_PURGER_RUNNING);
+  /* Work noted while it was STARTING asked no one: look again. */
+  pthread_mutex_lock(&purger_lock);
+  purger_kicked = true;
+  pthread_cond_signal(&purger_cond);
+  pthread_mutex_unlock(&purger_lock);
+}
+
+void hak_purger_stop(void) {
+  int state;
+  while ((state = atomic_load(&hak_purger_state)) == HAK_PURGER_STARTING) sched_yield();
+  if (state != HAK_PURGER_RUNNING ||
+      !atomic_compare_exchange_strong(&hak_purger_state, &state, HAK_PURGER_STOPPING))
+    return;
+  pthread_mutex_lock(&purger_lock);
+  purger_stopping = true;
+  pthread_cond_signal(&purger_cond);
+  pthread_mutex_unlock(&purger_lock);
+  pthread_join(purger_thread, NULL);
+  hak_store_release(&hak_purger_state, HAK_PURGER_IDLE);
 }
 
 void hak_purger_lock(void) {
@@ -143,9 +179,13 @@ void hak_purger_lock(void) {
 
 void hak_purger_unlock(bool child) {
   if (child) {
-    /* The thread did not come along: start another when needed. */
+    /* The thread did not come along, nor one starting or stopping it:
+     * start another when needed. */
     pthread_mutex_init(&purger_lock, NULL);
-    if (hak_load_relaxed(&hak_purger_state) == HAK_PURGER_RUNNING)
+    if (purger_cond_ready) purger_cond_init();
+    int state = hak_load_relaxed(&hak_purger_state);
+    if (state == HAK_PURGER_STARTING || state == HAK_PURGER_RUNNING ||
+        state == HAK_PURGER_STOPPING)
       hak_store_relaxed(&hak_purger_state, HAK_PURGER_IDLE);
     return;
   }

@@ -201,9 +201,19 @@ void hak_cache_unlock(void);
 /* Work for the purger falls due at due_ms (hak_os_clock_ms; 0: now): wake
  * it unless it already means to wake by then, or ask for one. */
 void hak_purger_notify(uint64_t due_ms);
-enum { HAK_PURGER_IDLE, HAK_PURGER_WANTED, HAK_PURGER_STARTING, HAK_PURGER_RUNNING, HAK_PURGER_FAILED };
+enum {
+  HAK_PURGER_IDLE,
+  HAK_PURGER_WANTED,
+  HAK_PURGER_STARTING,
+  HAK_PURGER_RUNNING,
+  HAK_PURGER_STOPPING,
+  HAK_PURGER_FAILED,
+};
 extern _Atomic(int) hak_purger_state;
 void hak_purger_start(void);
+/* Ends the purger and waits until its thread is gone; called by the last
+ * thread holding a heap as it exits (init.c). */
+void hak_purger_stop(void);
 /* Starts the purger if one was asked for.  Call only where creating a
  * thread (which can allocate) is safe: no lock held, no heap half-changed. */
 static inline void hak_purger_poll(void) {
@@ -351,6 +361,8 @@ void hak_heap_collect_asked(hak_heap_t* heap);
 /* ---- init.c ------------------------------------------------------------- */
 /* The calling thread's heap, created on first use; NULL when out of memory. */
 hak_heap_t* hak_thread_heap(void);
+/* Threads holding a heap: the purger runs only while there is one. */
+extern _Atomic(size_t) hak_threads_with_heap;
 
 /* ---- alloc.c / free.c --------------------------------------------------- */
 void* hak_malloc_generic(size_t size, hak_heap_t* heap);

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Part of CPython's own regression suite under hakmem: containers, strings,
 # pickling, decimal, ctypes, mmap, compression, subprocesses, fork from a
-# threaded process and multiprocessing by fork.  The suite checks its own
+# threaded process, multiprocessing by fork, and threads that end with
+# pthread_exit (test_threading: a child whose last thread did so never
+# ended while hakmem's purger thread lived on).  The suite checks its own
 # results; hakmem runs in every worker and child it starts, and any bad free
 # it sees aborts the process.  Python's test package is separate on Debian
 # (libpython3.11-testsuite); without it the test is skipped.
 . "$(dirname "$0")/lib.sh"
 
-tests=(test_multiprocessing_fork test_fork1 test_subprocess test_thread test_queue
-       test_dict test_list test_set test_deque test_collections test_itertools
+tests=(test_multiprocessing_fork test_fork1 test_subprocess test_thread test_threading
+       test_queue test_dict test_list test_set test_deque test_collections test_itertools
        test_unicode test_bytes test_memoryview test_array test_struct test_re
        test_json test_pickle test_decimal test_long test_descr test_builtin
        test_gc test_weakref test_ctypes test_mmap test_io test_hashlib
