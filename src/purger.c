@@ -77,7 +77,8 @@ static void* purger_main(void* arg) {
     uint64_t next_pages = hak_heap_purge_idle();
     if (next_pages < next) next = next_pages;
     pthread_mutex_lock(&purger_lock);
-    if (purger_kicked) continue;
+    /* (A stop asked during the pass signalled no one: not to wait, then.) */
+    if (purger_kicked || purger_stopping) continue;
     purger_wake_ms = next;
     if (next == UINT64_MAX) {
       pthread_cond_wait(&purger_cond, &purger_lock);
