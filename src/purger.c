@@ -134,8 +134,10 @@ void hak_purger_start(void) {
   }
   /* Nobody signals the condition before it is RUNNING.  Made once: a
    * notify that saw an earlier purger RUNNING may signal it at any time. */
-  if (!purger_cond_ready) purger_cond_init();
-  purger_cond_ready = true;
+  if (!purger_cond_ready) {
+    purger_cond_init();
+    purger_cond_ready = true;
+  }
   purger_stopping = false;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
