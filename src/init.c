@@ -59,6 +59,7 @@ static void fork_child(void) {
 static void process_init(void) {
   hak_options_init();
   hak_bin_table_init();
+  hak_purger_init();
   pthread_key_create(&heap_key, thread_done);
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   if (hak_options.verbose) hak_options_print();

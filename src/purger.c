@@ -24,7 +24,6 @@
 _Atomic(int) hak_purger_state = HAK_PURGER_IDLE;
 static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t purger_cond;
-static bool purger_cond_ready; /* made by the first start, remade in a child */
 static pthread_t purger_thread;
 static bool purger_kicked;
 static bool purger_stopping; /* under purger_lock: hak_purger_stop asks */
@@ -91,7 +90,7 @@ static void* purger_main(void* arg) {
   return NULL;
 }
 
-static void purger_cond_init(void) {
+void hak_purger_init(void) {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* as hak_os_clock_ms */
@@ -100,7 +99,6 @@ static void purger_cond_init(void) {
 }
 
 void hak_purger_notify(uint64_t due_ms) {
-  /* Acquire: RUNNING means the condition was initialised. */
   int state = hak_load_acquire(&hak_purger_state);
   if (state == HAK_PURGER_IDLE) {
     atomic_compare_exchange_strong(&hak_purger_state, &state, HAK_PURGER_WANTED);
@@ -118,6 +116,14 @@ void hak_purger_notify(uint64_t due_ms) {
   }
 }
 
+/* Sets the purger's reason to look (or to stop) and wakes it. */
+static void purger_wake(bool* reason) {
+  pthread_mutex_lock(&purger_lock);
+  *reason = true;
+  pthread_cond_signal(&purger_cond);
+  pthread_mutex_unlock(&purger_lock);
+}
+
 void hak_purger_start(void) {
   int wanted = HAK_PURGER_WANTED;
   if (!hak_options.purge_thread) {
@@ -131,12 +137,6 @@ void hak_purger_start(void) {
   if (atomic_load(&hak_threads_with_heap) == 0) {
     atomic_store(&hak_purger_state, HAK_PURGER_WANTED);
     return;
-  }
-  /* Nobody signals the condition before it is RUNNING.  Made once: a
-   * notify that saw an earlier purger RUNNING may signal it at any time. */
-  if (!purger_cond_ready) {
-    purger_cond_init();
-    purger_cond_ready = true;
   }
   purger_stopping = false;
   pthread_attr_t attr;
@@ -156,10 +156,7 @@ void hak_purger_start(void) {
   }
   hak_store_release(&hak_purger_state, HAK_PURGER_RUNNING);
   /* Work noted while it was STARTING asked no one: look again. */
-  pthread_mutex_lock(&purger_lock);
-  purger_kicked = true;
-  pthread_cond_signal(&purger_cond);
-  pthread_mutex_unlock(&purger_lock);
+  purger_wake(&purger_kicked);
 }
 
 void hak_purger_stop(void) {
@@ -168,10 +165,7 @@ void hak_purger_stop(void) {
   if (state != HAK_PURGER_RUNNING ||
       !atomic_compare_exchange_strong(&hak_purger_state, &state, HAK_PURGER_STOPPING))
     return;
-  pthread_mutex_lock(&purger_lock);
-  purger_stopping = true;
-  pthread_cond_signal(&purger_cond);
-  pthread_mutex_unlock(&purger_lock);
+  purger_wake(&purger_stopping);
   pthread_join(purger_thread, NULL);
   hak_store_release(&hak_purger_state, HAK_PURGER_IDLE);
 }
@@ -185,7 +179,7 @@ void hak_purger_unlock(bool child) {
     /* The thread did not come along, nor one starting or stopping it:
      * start another when needed. */
     pthread_mutex_init(&purger_lock, NULL);
-    if (purger_cond_ready) purger_cond_init();
+    hak_purger_init();
     int state = hak_load_relaxed(&hak_purger_state);
     if (state == HAK_PURGER_STARTING || state == HAK_PURGER_RUNNING ||
         state == HAK_PURGER_STOPPING)

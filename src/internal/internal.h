@@ -210,6 +210,8 @@ enum {
   HAK_PURGER_FAILED,
 };
 extern _Atomic(int) hak_purger_state;
+/* Makes the purger's condition; once, before any thread can allocate. */
+void hak_purger_init(void);
 void hak_purger_start(void);
 /* Ends the purger and waits until its thread is gone; called by the last
  * thread holding a heap as it exits (init.c). */
